@@ -5,4 +5,6 @@
 //! Everything here parses untrusted input and is property-tested; nothing here
 //! knows about accounts, the store or services.
 
+pub mod query;
+pub mod sigv4;
 pub mod xml;
