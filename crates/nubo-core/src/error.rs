@@ -51,6 +51,9 @@ pub enum Error {
     /// The signature does not match the request.
     #[error("{0}")]
     SignatureDoesNotMatch(String),
+    /// The request carries no credentials at all.
+    #[error("Request is missing Authentication Token")]
+    MissingAuthenticationToken,
     /// The access key ID is not known.
     #[error("The security token included in the request is invalid.")]
     InvalidClientTokenId,

@@ -152,6 +152,33 @@ impl ResourceKind {
         }
     }
 
+    /// The AWS error code for an ID of this kind that does not exist.
+    pub fn not_found_code(self) -> &'static str {
+        match self {
+            ResourceKind::Vpc => "InvalidVpcID.NotFound",
+            ResourceKind::VpcCidrAssociation => "InvalidVpcCidrBlockAssociationID.NotFound",
+            ResourceKind::Subnet => "InvalidSubnetID.NotFound",
+            ResourceKind::RouteTable => "InvalidRouteTableID.NotFound",
+            ResourceKind::InternetGateway => "InvalidInternetGatewayID.NotFound",
+            ResourceKind::NatGateway => "NatGatewayNotFound",
+            ResourceKind::ElasticIp => "InvalidAllocationID.NotFound",
+            ResourceKind::SecurityGroup => "InvalidGroup.NotFound",
+            ResourceKind::SecurityGroupRule => "InvalidSecurityGroupRuleId.NotFound",
+            ResourceKind::NetworkAcl => "InvalidNetworkAclID.NotFound",
+            ResourceKind::NetworkInterface => "InvalidNetworkInterfaceID.NotFound",
+            ResourceKind::VpcPeeringConnection => "InvalidVpcPeeringConnectionID.NotFound",
+            ResourceKind::TransitGateway => "InvalidTransitGatewayID.NotFound",
+            ResourceKind::TransitGatewayAttachment => "InvalidTransitGatewayAttachmentID.NotFound",
+            ResourceKind::TransitGatewayRouteTable => "InvalidRouteTableID.NotFound",
+            ResourceKind::FlowLog => "InvalidFlowLogId.NotFound",
+            ResourceKind::Instance => "InvalidInstanceID.NotFound",
+            ResourceKind::Image => "InvalidAMIID.NotFound",
+            ResourceKind::KeyPair => "InvalidKeyPair.NotFound",
+            ResourceKind::Volume => "InvalidVolume.NotFound",
+            ResourceKind::Snapshot => "InvalidSnapshot.NotFound",
+        }
+    }
+
     /// The kind whose `resource-type` name is `name`.
     pub fn from_type_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.type_name() == name)

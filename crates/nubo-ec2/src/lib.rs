@@ -1,1 +1,13 @@
-//! nubo-ec2
+//! The EC2 application service: regions and zones, VPCs, and tags on every
+//! taggable resource. Handlers in `nubo-api` decode requests, authorize them
+//! and call in here; this crate validates against AWS's rules, writes desired
+//! state to the store in one transaction per call, and returns domain values
+//! that the API edge renders. It never sees HTTP or XML.
+
+pub mod region;
+pub mod resource;
+pub mod tags;
+pub mod vpc;
+
+pub use region::{AvailabilityZone, Region, RegionConfig};
+pub use resource::{Ec2Service, Limits, RequestScope};

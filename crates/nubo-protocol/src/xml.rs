@@ -70,6 +70,12 @@ impl XmlWriter {
         self
     }
 
+    /// Escaped character data inside the current element.
+    pub fn text(&mut self, text: impl Display) -> &mut Self {
+        escape_into(&mut self.buf, &text.to_string());
+        self
+    }
+
     /// `<name>text</name>` when `text` is present; nothing otherwise.
     pub fn leaf_opt<T: Display>(&mut self, name: &str, text: Option<T>) -> &mut Self {
         if let Some(t) = text {

@@ -1,1 +1,62 @@
-fn main() {}
+//! `nubo`: the single binary. Argument parsing and wiring only; every
+//! capability lives in the library crates.
+
+mod account;
+mod config;
+mod server;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::GlobalArgs;
+
+#[derive(Parser)]
+#[command(name = "nubo", version, about = "A private cloud in one binary, speaking the AWS APIs")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the all-in-one cloud: API server, controllers and the local host.
+    Server(server::ServerArgs),
+    /// Manage accounts (tenants) directly in the database.
+    Account {
+        #[command(subcommand)]
+        command: account::AccountCommand,
+    },
+}
+
+/// How commands print results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    #[default]
+    Table,
+    Json,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nubo: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Server(args) => server::run(&cli.global, args).await,
+            Command::Account { command } => account::run(&cli.global, command).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nubo: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The EC2 Query API (version 2016-11-15): the action enum, the ARNs each
+//! action is authorized against, and dispatch to the per-family handlers.
+
+mod region;
+mod render;
+mod tags;
+mod vpc;
+
+use nubo_core::{Error, ResourceKind};
+
+use crate::call::Call;
+use crate::server::Api;
+
+macro_rules! ec2_actions {
+    ($($name:ident),* $(,)?) => {
+        /// Every EC2 action Nubo serves, named as AWS names it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Ec2Action { $($name),* }
+
+        impl Ec2Action {
+            pub fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $(stringify!($name) => Some(Ec2Action::$name),)*
+                    _ => None,
+                }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Ec2Action::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+ec2_actions!(
+    DescribeRegions,
+    DescribeAvailabilityZones,
+    DescribeAccountAttributes,
+    CreateVpc,
+    DescribeVpcs,
+    DeleteVpc,
+    ModifyVpcAttribute,
+    DescribeVpcAttribute,
+    AssociateVpcCidrBlock,
+    DisassociateVpcCidrBlock,
+    CreateTags,
+    DeleteTags,
+    DescribeTags,
+);
+
+impl Ec2Action {
+    /// Whether the action changes state (and so is audited).
+    pub fn is_mutating(self) -> bool {
+        !self.name().starts_with("Describe")
+    }
+}
+
+/// The ARNs `action` is authorized against. Reading them may fail with the
+/// same `MissingParameter` the handler would give, so validation comes first.
+fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
+    let vpc = |call: &Call| -> Result<Vec<String>, Error> { Ok(vec![call.ec2_arn("vpc", call.params.required("VpcId")?)]) };
+    match action {
+        Ec2Action::CreateVpc => Ok(vec![call.ec2_arn("vpc", "*")]),
+        Ec2Action::DeleteVpc | Ec2Action::ModifyVpcAttribute | Ec2Action::DescribeVpcAttribute | Ec2Action::AssociateVpcCidrBlock => vpc(call),
+        Ec2Action::DisassociateVpcCidrBlock => Ok(vec![call.ec2_arn("vpc", "*")]),
+        Ec2Action::CreateTags | Ec2Action::DeleteTags => {
+            let ids = call.params.list("ResourceId")?;
+            if ids.is_empty() {
+                return Err(Error::MissingParameter("ResourceId".into()));
+            }
+            Ok(ids
+                .iter()
+                .map(|id| {
+                    let kind = ResourceKind::of_id(id).map(|k| k.type_name()).unwrap_or("*");
+                    call.ec2_arn(kind, id)
+                })
+                .collect())
+        }
+        Ec2Action::DescribeRegions
+        | Ec2Action::DescribeAvailabilityZones
+        | Ec2Action::DescribeAccountAttributes
+        | Ec2Action::DescribeVpcs
+        | Ec2Action::DescribeTags => Ok(vec!["*".into()]),
+    }
+}
+
+/// Authorizes and runs one EC2 call; returns the response document.
+pub async fn handle(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Error> {
+    let arns = target_arns(call, action)?;
+    call.authorize(api, &format!("ec2:{}", action.name()), &arns).await?;
+    match action {
+        Ec2Action::DescribeRegions => region::describe_regions(api, call).await,
+        Ec2Action::DescribeAvailabilityZones => region::describe_availability_zones(api, call).await,
+        Ec2Action::DescribeAccountAttributes => region::describe_account_attributes(call).await,
+        Ec2Action::CreateVpc => vpc::create_vpc(api, call).await,
+        Ec2Action::DescribeVpcs => vpc::describe_vpcs(api, call).await,
+        Ec2Action::DeleteVpc => vpc::delete_vpc(api, call).await,
+        Ec2Action::ModifyVpcAttribute => vpc::modify_vpc_attribute(api, call).await,
+        Ec2Action::DescribeVpcAttribute => vpc::describe_vpc_attribute(api, call).await,
+        Ec2Action::AssociateVpcCidrBlock => vpc::associate_vpc_cidr_block(api, call).await,
+        Ec2Action::DisassociateVpcCidrBlock => vpc::disassociate_vpc_cidr_block(api, call).await,
+        Ec2Action::CreateTags => tags::create_tags(api, call).await,
+        Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
+        Ec2Action::DescribeTags => tags::describe_tags(api, call).await,
+    }
+}

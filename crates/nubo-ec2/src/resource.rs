@@ -1,0 +1,165 @@
+//! The EC2 service handle and the typed bridge between domain resources and
+//! the store's generic, generation-guarded resource rows.
+//!
+//! Every EC2 resource is one row whose body is the resource's JSON, tags
+//! included, so a resource and its tags are always written together.
+
+use chrono::Utc;
+use nubo_core::{AccountId, Error, ResourceId, ResourceKind, Tag, TagSet};
+use nubo_store::{ResourceRow, Store, StoreError, Tx};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::RegionConfig;
+
+/// Quotas the operator can tune.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// VPCs per account and region.
+    pub vpcs_per_region: usize,
+    /// IPv4 CIDR blocks per VPC, the primary included (AWS: 5).
+    pub cidr_blocks_per_vpc: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { vpcs_per_region: 5000, cidr_blocks_per_vpc: 5 }
+    }
+}
+
+/// Who is asking, and where: every call is scoped to one account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestScope {
+    pub account: AccountId,
+    pub region: String,
+}
+
+/// The EC2 application service.
+#[derive(Clone)]
+pub struct Ec2Service {
+    pub(crate) store: Store,
+    pub(crate) regions: Vec<RegionConfig>,
+    pub(crate) limits: Limits,
+}
+
+impl Ec2Service {
+    pub fn new(store: Store, regions: Vec<RegionConfig>, limits: Limits) -> Self {
+        Ec2Service { store, regions, limits }
+    }
+
+    pub fn regions(&self) -> &[RegionConfig] {
+        &self.regions
+    }
+
+    /// True when `region` is served here.
+    pub fn has_region(&self, region: &str) -> bool {
+        self.regions.iter().any(|r| r.name == region)
+    }
+}
+
+/// A domain resource stored as one generic row.
+pub trait Resource: Serialize + DeserializeOwned {
+    const KIND: ResourceKind;
+    fn id(&self) -> &ResourceId;
+    fn parent(&self) -> Option<&ResourceId> {
+        None
+    }
+    fn tags_mut(&mut self) -> &mut TagSet;
+}
+
+/// A resource with the generation it was read at.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub generation: i64,
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(row: &ResourceRow) -> Result<Versioned<T>, Error> {
+    let value = serde_json::from_str(&row.body)
+        .map_err(|e| Error::internal(format!("corrupt {} {} in store: {e}", row.kind, row.id)))?;
+    Ok(Versioned { value, generation: row.generation })
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(Error::internal)
+}
+
+pub(crate) fn new_row<T: Resource>(scope: &RequestScope, value: &T) -> Result<ResourceRow, Error> {
+    let now = Utc::now();
+    Ok(ResourceRow {
+        account_id: scope.account.to_string(),
+        region: scope.region.clone(),
+        kind: T::KIND.prefix().to_string(),
+        id: value.id().to_string(),
+        parent_id: value.parent().map(|p| p.to_string()),
+        generation: 1,
+        body: encode(value)?,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub(crate) fn store_err(e: StoreError) -> Error {
+    e.into()
+}
+
+/// Reads one resource of `T`'s kind in the caller's account and region, or
+/// the kind's NotFound error (the same answer whether the ID belongs to
+/// another tenant or to nobody).
+pub(crate) async fn get_in_tx<T: Resource>(tx: &mut Tx, scope: &RequestScope, id: &ResourceId) -> Result<Versioned<T>, Error> {
+    match tx.get_resource(scope.account.as_str(), id.as_str()).await.map_err(store_err)? {
+        Some(row) if row.region == scope.region && row.kind == T::KIND.prefix() => decode(&row),
+        _ => Err(not_found(T::KIND, id.as_str())),
+    }
+}
+
+pub(crate) async fn get<T: Resource>(store: &Store, scope: &RequestScope, id: &ResourceId) -> Result<Versioned<T>, Error> {
+    match store.get_resource(scope.account.as_str(), id.as_str()).await.map_err(store_err)? {
+        Some(row) if row.region == scope.region && row.kind == T::KIND.prefix() => decode(&row),
+        _ => Err(not_found(T::KIND, id.as_str())),
+    }
+}
+
+pub(crate) async fn list<T: Resource>(store: &Store, scope: &RequestScope) -> Result<Vec<T>, Error> {
+    let rows = store.list_resources(scope.account.as_str(), &scope.region, T::KIND.prefix()).await.map_err(store_err)?;
+    rows.iter().map(|r| decode(r).map(|v: Versioned<T>| v.value)).collect()
+}
+
+pub(crate) async fn update_in_tx<T: Resource>(tx: &mut Tx, scope: &RequestScope, v: &Versioned<T>) -> Result<i64, Error> {
+    tx.update_resource(scope.account.as_str(), v.value.id().as_str(), v.generation, &encode(&v.value)?)
+        .await
+        .map_err(store_err)
+}
+
+/// The NotFound error AWS gives for an ID of `kind`.
+pub fn not_found(kind: ResourceKind, id: &str) -> Error {
+    Error::not_found(kind.not_found_code(), format!("The {} ID '{id}' does not exist", kind.type_name()))
+}
+
+/// Picks the tags of `TagSpecification`s meant for `kind`, refusing any
+/// specification for another resource type or a repeated one.
+pub fn tags_for(kind: ResourceKind, specs: &[(String, Vec<Tag>)]) -> Result<TagSet, Error> {
+    let mut seen = false;
+    let mut set = TagSet::new();
+    for (resource_type, tags) in specs {
+        if resource_type != kind.type_name() {
+            return Err(Error::invalid(format!(
+                "'{resource_type}' is not a valid taggable resource type for this operation."
+            )));
+        }
+        if seen {
+            return Err(Error::invalid(format!(
+                "The same resource type may not be specified more than once in tag specifications: {resource_type}"
+            )));
+        }
+        seen = true;
+        for tag in tags {
+            tag.validate()?;
+            set.set(tag.clone());
+        }
+    }
+    if set.len() > nubo_core::tag::MAX_TAGS_PER_RESOURCE {
+        return Err(Error::client("TagLimitExceeded", "The maximum number of tags for a resource (50) has been reached."));
+    }
+    Ok(set)
+}

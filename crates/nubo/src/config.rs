@@ -1,0 +1,137 @@
+//! Configuration from a TOML file, environment variables and flags, in
+//! increasing order of precedence, with Nubo's defaults underneath.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use nubo_ec2::{Limits, RegionConfig};
+use nubo_iam::accounts::FixedIdentity;
+use serde::Deserialize;
+
+/// Flags shared by every subcommand.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// TOML configuration file [default: /etc/nubo/nubo.toml when it exists].
+    #[arg(long, env = "NUBO_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: /var/lib/nubo].
+    #[arg(long, env = "NUBO_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: postgres://… [default: SQLite in the data directory].
+    #[arg(long, env = "NUBO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    database_url: Option<String>,
+    master_key_file: Option<PathBuf>,
+    log_format: Option<String>,
+    regions: Option<Vec<RegionConfig>>,
+    admin: Option<AdminConfig>,
+    limits: Option<LimitsConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminConfig {
+    name: Option<String>,
+    account_id: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsConfig {
+    vpcs_per_region: Option<usize>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+    pub log_format: String,
+    pub regions: Vec<RegionConfig>,
+    pub admin_name: String,
+    pub admin: FixedIdentity,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Resolves flags (`listen` and `log_format` are the server's own) over
+    /// environment, file and defaults.
+    pub fn load(global: &GlobalArgs, listen: Option<String>, log_format: Option<String>) -> anyhow::Result<Config> {
+        let path = global.config.clone().or_else(|| {
+            let default = PathBuf::from("/etc/nubo/nubo.toml");
+            default.exists().then_some(default)
+        });
+        let file: FileConfig = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = global.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("/var/lib/nubo"));
+        let data_dir = absolute(&data_dir)?;
+        let database_url = global
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("nubo.db").display()));
+        let regions = file.regions.unwrap_or_else(RegionConfig::default_regions);
+        RegionConfig::validate(&regions).map_err(|e| anyhow::anyhow!("invalid regions in configuration: {e}"))?;
+        let admin_file = file.admin.unwrap_or_default();
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let admin = FixedIdentity {
+            account_id: env("NUBO_ADMIN_ACCOUNT_ID").or(admin_file.account_id),
+            access_key_id: env("NUBO_ADMIN_ACCESS_KEY_ID").or(admin_file.access_key_id),
+            secret_access_key: env("NUBO_ADMIN_SECRET_ACCESS_KEY").or(admin_file.secret_access_key),
+        };
+        if admin.access_key_id.is_some() != admin.secret_access_key.is_some() {
+            anyhow::bail!("the administrator's access key ID and secret access key must be configured together");
+        }
+        let mut limits = Limits::default();
+        if let Some(n) = file.limits.and_then(|l| l.vpcs_per_region) {
+            limits.vpcs_per_region = n;
+        }
+        Ok(Config {
+            master_key_file: file.master_key_file.unwrap_or_else(|| data_dir.join("master.key")),
+            listen: listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8773".into()),
+            log_format: log_format.or(file.log_format).unwrap_or_else(|| "text".into()),
+            admin_name: admin_file.name.unwrap_or_else(|| "admin".into()),
+            data_dir,
+            database_url,
+            regions,
+            admin,
+            limits,
+        })
+    }
+
+    /// Creates the data directory (mode 0700) if needed.
+    pub fn ensure_data_dir(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.data_dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("securing {}", self.data_dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(p))
+    }
+}
