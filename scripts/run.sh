@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the cloud on this machine: installs what is missing (Debian, as root),
+# builds nubo in release mode and starts `nubo server` on 127.0.0.1:8773 with
+# SQLite in /var/lib/nubo (override with NUBO_DATA_DIR / NUBO_LISTEN).
+# Stop it with Ctrl-C; state persists in the data directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "run.sh: missing ${need_apt[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "==> installing ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "==> installing the Rust toolchain from Debian"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cargo rustc
+  fi
+fi
+
+echo "==> building nubo (release)"
+cargo build --release -p nubo
+
+export NUBO_DATA_DIR="${NUBO_DATA_DIR:-/var/lib/nubo}"
+export NUBO_LISTEN="${NUBO_LISTEN:-127.0.0.1:8773}"
+echo "==> starting nubo server on $NUBO_LISTEN (data in $NUBO_DATA_DIR)"
+exec ./target/release/nubo server
