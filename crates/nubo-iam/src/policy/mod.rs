@@ -28,5 +28,5 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-pub use document::{PolicyDocument, Version};
+pub use document::{PolicyDocument, Version, MAX_POLICY_SIZE};
 pub use evaluate::{evaluate, Decision, RequestContext};
