@@ -104,7 +104,7 @@ impl Ec2Service {
             tags,
         };
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        let count = tx.count_resources(scope.account.as_str(), &scope.region, ResourceKind::Vpc.prefix()).await.map_err(store_err)?;
+        let count = tx.list_resources(scope.account.as_str(), &scope.region, ResourceKind::Vpc.prefix()).await.map_err(store_err)?.len();
         if count as usize >= self.limits.vpcs_per_region {
             return Err(Error::LimitExceeded {
                 code: "VpcLimitExceeded",
