@@ -64,8 +64,18 @@ impl Call {
     /// Authorizes `action` (e.g. `ec2:CreateVpc`) on `resources`, then answers
     /// `DryRun=true` with `DryRunOperation`: every action passes through here
     /// before it changes or reveals anything.
-    pub async fn authorize(&self, api: &Api, action: &str, resources: &[String]) -> Result<(), Error> {
-        let req = AuthzRequest { action, resources, region: &self.scope.region, source_ip: self.source_ip.as_deref() };
+    pub async fn authorize(
+        &self,
+        api: &Api,
+        action: &str,
+        resources: &[String],
+    ) -> Result<(), Error> {
+        let req = AuthzRequest {
+            action,
+            resources,
+            region: &self.scope.region,
+            source_ip: self.source_ip.as_deref(),
+        };
         api.iam.authorize(&self.principal, &req).await?;
         if self.params.bool("DryRun")?.unwrap_or(false) {
             return Err(Error::DryRunOperation);
@@ -75,7 +85,10 @@ impl Call {
 
     /// `arn:aws:ec2:<region>:<account>:<type>/<id>`.
     pub fn ec2_arn(&self, resource_type: &str, id: &str) -> String {
-        format!("arn:aws:ec2:{}:{}:{resource_type}/{id}", self.scope.region, self.scope.account)
+        format!(
+            "arn:aws:ec2:{}:{}:{resource_type}/{id}",
+            self.scope.region, self.scope.account
+        )
     }
 
     /// Starts a success document: `<ActionResponse xmlns=…>` with the request ID
@@ -99,7 +112,9 @@ impl Call {
     pub fn finish(&self, mut w: XmlWriter) -> String {
         if self.service != Service::Ec2 {
             w.close();
-            w.open("ResponseMetadata").leaf("RequestId", &self.request_id).close();
+            w.open("ResponseMetadata")
+                .leaf("RequestId", &self.request_id)
+                .close();
         }
         w.finish()
     }

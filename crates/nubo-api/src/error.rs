@@ -54,10 +54,16 @@ pub fn to_wire(service: Service, err: &Error) -> WireError {
         Error::Internal(_) => (500, "ServiceFailure"),
     };
     let message = match err {
-        Error::InvalidClientTokenId if ec2 => "AWS was not able to validate the provided access credentials".to_string(),
+        Error::InvalidClientTokenId if ec2 => {
+            "AWS was not able to validate the provided access credentials".to_string()
+        }
         other => other.to_string(),
     };
-    WireError { status, code, message }
+    WireError {
+        status,
+        code,
+        message,
+    }
 }
 
 /// The XML error document of `service`.
@@ -66,13 +72,26 @@ pub fn render(service: Service, err: &WireError, request_id: &str) -> String {
     match service {
         Service::Ec2 => {
             w.open("Response");
-            w.open("Errors").open("Error").leaf("Code", err.code).leaf("Message", &err.message).close().close();
+            w.open("Errors")
+                .open("Error")
+                .leaf("Code", err.code)
+                .leaf("Message", &err.message)
+                .close()
+                .close();
             w.leaf("RequestID", request_id);
         }
         Service::Iam | Service::Sts => {
             w.open_ns("ErrorResponse", service.xmlns());
-            let kind = if err.status >= 500 { "Receiver" } else { "Sender" };
-            w.open("Error").leaf("Type", kind).leaf("Code", err.code).leaf("Message", &err.message).close();
+            let kind = if err.status >= 500 {
+                "Receiver"
+            } else {
+                "Sender"
+            };
+            w.open("Error")
+                .leaf("Type", kind)
+                .leaf("Code", err.code)
+                .leaf("Message", &err.message)
+                .close();
             w.leaf("RequestId", request_id);
         }
     }
@@ -86,24 +105,115 @@ mod tests {
     #[test]
     fn mapping_table_is_pinned() {
         let cases: Vec<(Service, Error, u16, &str)> = vec![
-            (Service::Ec2, Error::invalid("x"), 400, "InvalidParameterValue"),
-            (Service::Ec2, Error::MissingParameter("VpcId".into()), 400, "MissingParameter"),
-            (Service::Ec2, Error::not_found("InvalidVpcID.NotFound", "x"), 400, "InvalidVpcID.NotFound"),
+            (
+                Service::Ec2,
+                Error::invalid("x"),
+                400,
+                "InvalidParameterValue",
+            ),
+            (
+                Service::Ec2,
+                Error::MissingParameter("VpcId".into()),
+                400,
+                "MissingParameter",
+            ),
+            (
+                Service::Ec2,
+                Error::not_found("InvalidVpcID.NotFound", "x"),
+                400,
+                "InvalidVpcID.NotFound",
+            ),
             (Service::Ec2, Error::DryRunOperation, 412, "DryRunOperation"),
-            (Service::Ec2, Error::Unauthorized("x".into()), 403, "UnauthorizedOperation"),
-            (Service::Ec2, Error::InvalidClientTokenId, 401, "AuthFailure"),
-            (Service::Ec2, Error::SignatureDoesNotMatch("x".into()), 401, "AuthFailure"),
-            (Service::Ec2, Error::RequestExpired("x".into()), 400, "RequestExpired"),
-            (Service::Ec2, Error::DependencyViolation("x".into()), 400, "DependencyViolation"),
-            (Service::Ec2, Error::internal("db exploded"), 500, "InternalError"),
-            (Service::Iam, Error::not_found("NoSuchEntity", "x"), 404, "NoSuchEntity"),
-            (Service::Iam, Error::AlreadyExists { code: "EntityAlreadyExists", message: "x".into() }, 409, "EntityAlreadyExists"),
-            (Service::Iam, Error::DependencyViolation("x".into()), 409, "DeleteConflict"),
-            (Service::Iam, Error::Unauthorized("x".into()), 403, "AccessDenied"),
-            (Service::Iam, Error::SignatureDoesNotMatch("x".into()), 403, "SignatureDoesNotMatch"),
-            (Service::Sts, Error::InvalidClientTokenId, 403, "InvalidClientTokenId"),
-            (Service::Iam, Error::MalformedPolicyDocument("x".into()), 400, "MalformedPolicyDocument"),
-            (Service::Iam, Error::LimitExceeded { code: "LimitExceeded", message: "x".into() }, 409, "LimitExceeded"),
+            (
+                Service::Ec2,
+                Error::Unauthorized("x".into()),
+                403,
+                "UnauthorizedOperation",
+            ),
+            (
+                Service::Ec2,
+                Error::InvalidClientTokenId,
+                401,
+                "AuthFailure",
+            ),
+            (
+                Service::Ec2,
+                Error::SignatureDoesNotMatch("x".into()),
+                401,
+                "AuthFailure",
+            ),
+            (
+                Service::Ec2,
+                Error::RequestExpired("x".into()),
+                400,
+                "RequestExpired",
+            ),
+            (
+                Service::Ec2,
+                Error::DependencyViolation("x".into()),
+                400,
+                "DependencyViolation",
+            ),
+            (
+                Service::Ec2,
+                Error::internal("db exploded"),
+                500,
+                "InternalError",
+            ),
+            (
+                Service::Iam,
+                Error::not_found("NoSuchEntity", "x"),
+                404,
+                "NoSuchEntity",
+            ),
+            (
+                Service::Iam,
+                Error::AlreadyExists {
+                    code: "EntityAlreadyExists",
+                    message: "x".into(),
+                },
+                409,
+                "EntityAlreadyExists",
+            ),
+            (
+                Service::Iam,
+                Error::DependencyViolation("x".into()),
+                409,
+                "DeleteConflict",
+            ),
+            (
+                Service::Iam,
+                Error::Unauthorized("x".into()),
+                403,
+                "AccessDenied",
+            ),
+            (
+                Service::Iam,
+                Error::SignatureDoesNotMatch("x".into()),
+                403,
+                "SignatureDoesNotMatch",
+            ),
+            (
+                Service::Sts,
+                Error::InvalidClientTokenId,
+                403,
+                "InvalidClientTokenId",
+            ),
+            (
+                Service::Iam,
+                Error::MalformedPolicyDocument("x".into()),
+                400,
+                "MalformedPolicyDocument",
+            ),
+            (
+                Service::Iam,
+                Error::LimitExceeded {
+                    code: "LimitExceeded",
+                    message: "x".into(),
+                },
+                409,
+                "LimitExceeded",
+            ),
         ];
         for (service, err, status, code) in cases {
             let w = to_wire(service, &err);
@@ -119,7 +229,11 @@ mod tests {
 
     #[test]
     fn envelopes_have_aws_shapes() {
-        let e = WireError { status: 400, code: "X", message: "m".into() };
+        let e = WireError {
+            status: 400,
+            code: "X",
+            message: "m".into(),
+        };
         let ec2 = render(Service::Ec2, &e, "r1");
         assert!(ec2.contains("<Response><Errors><Error><Code>X</Code><Message>m</Message></Error></Errors><RequestID>r1</RequestID></Response>"));
         let iam = render(Service::Iam, &e, "r1");

@@ -85,12 +85,20 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .fallback(handle)
         .with_state(api);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn metrics(State(api): State<Arc<Api>>) -> Response {
     let mut r = api.metrics.render().into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
     r
 }
 
@@ -103,7 +111,11 @@ struct Outcome {
     touched: Vec<String>,
 }
 
-async fn handle(State(api): State<Arc<Api>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+async fn handle(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut outcome = Outcome::default();
@@ -151,38 +163,64 @@ async fn handle(State(api): State<Arc<Api>>, ConnectInfo(peer): ConnectInfo<Sock
         }
     }
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml;charset=UTF-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml;charset=UTF-8"),
+    );
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amzn-requestid", v);
     }
     response
 }
 
-async fn process(api: &Api, req: Request, peer: SocketAddr, request_id: &str, outcome: &mut Outcome) -> Result<String, Error> {
+async fn process(
+    api: &Api,
+    req: Request,
+    peer: SocketAddr,
+    request_id: &str,
+    outcome: &mut Outcome,
+) -> Result<String, Error> {
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| Error::invalid("The request body is too large or could not be read."))?;
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| Error::invalid("The request body is too large or could not be read."))?;
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_string(), v.to_string()))
+        })
         .collect();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
-    let http = HttpRequest { method: parts.method.as_str(), path: &path, query: &query, headers: &headers, body: &body };
+    let http = HttpRequest {
+        method: parts.method.as_str(),
+        path: &path,
+        query: &query,
+        headers: &headers,
+        body: &body,
+    };
 
     let auth = sigv4::parse_auth(&http)?.ok_or(Error::MissingAuthenticationToken)?;
     let service = Service::from_scope(&auth.credential.service);
     outcome.service = service;
     let service = service.ok_or_else(|| {
-        Error::InvalidAction(format!("service '{}' in the credential scope", auth.credential.service))
+        Error::InvalidAction(format!(
+            "service '{}' in the credential scope",
+            auth.credential.service
+        ))
     })?;
 
     // Parameters: the URL query, then a form body (which wins).
     let mut params = Params::parse(&query)?;
     if parts.method == Method::POST && !body.is_empty() {
-        let text = std::str::from_utf8(&body).map_err(|_| Error::invalid("The request body is not valid UTF-8."))?;
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| Error::invalid("The request body is not valid UTF-8."))?;
         params.merge(Params::parse(text)?);
     }
     let action_name = params.required("Action")?.to_string();
@@ -190,18 +228,29 @@ async fn process(api: &Api, req: Request, peer: SocketAddr, request_id: &str, ou
 
     let region = auth.credential.region.clone();
     if service == Service::Ec2 && !api.ec2.has_region(&region) {
-        return Err(Error::SignatureDoesNotMatch(format!("Credential should be scoped to a valid region, not '{region}'.")));
+        return Err(Error::SignatureDoesNotMatch(format!(
+            "Credential should be scoped to a valid region, not '{region}'."
+        )));
     }
     let (principal, secret) = api.iam.authenticate(&auth.credential.access_key_id).await?;
     sigv4::verify(&http, &auth, &secret, Utc::now())?;
     outcome.principal = Some(principal.clone());
 
-    let action = outcome.action.ok_or_else(|| Error::InvalidAction(action_name.clone()))?;
-    let host = headers.iter().find(|(k, _)| k == "host").map(|(_, v)| v.clone()).unwrap_or_default();
+    let action = outcome
+        .action
+        .ok_or_else(|| Error::InvalidAction(action_name.clone()))?;
+    let host = headers
+        .iter()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let mut call = Call {
         request_id: request_id.to_string(),
         service,
-        scope: RequestScope { account: principal.account_id.clone(), region },
+        scope: RequestScope {
+            account: principal.account_id.clone(),
+            region,
+        },
         principal,
         params,
         host,

@@ -30,7 +30,9 @@ pub async fn handle(call: &mut Call, action: StsAction) -> Result<String, Error>
     match action {
         StsAction::GetCallerIdentity => {
             let mut w = call.response("GetCallerIdentity");
-            w.leaf("Arn", &call.principal.arn).leaf("UserId", &call.principal.user_id).leaf("Account", &call.principal.account_id);
+            w.leaf("Arn", &call.principal.arn)
+                .leaf("UserId", &call.principal.user_id)
+                .leaf("Account", &call.principal.account_id);
             Ok(call.finish(w))
         }
     }

@@ -17,7 +17,9 @@ impl RegionConfig {
     pub fn default_regions() -> Vec<RegionConfig> {
         vec![RegionConfig {
             name: "us-east-1".into(),
-            zones: ["us-east-1a", "us-east-1b", "us-east-1c"].map(String::from).to_vec(),
+            zones: ["us-east-1a", "us-east-1b", "us-east-1c"]
+                .map(String::from)
+                .to_vec(),
         }]
     }
 
@@ -27,7 +29,12 @@ impl RegionConfig {
             return Err(Error::invalid("at least one region must be configured"));
         }
         for r in regions {
-            if r.name.is_empty() || !r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            if r.name.is_empty()
+                || !r
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
                 return Err(Error::invalid(format!("invalid region name '{}'", r.name)));
             }
             for z in &r.zones {
@@ -47,7 +54,9 @@ impl RegionConfig {
     fn zone_id_prefix(&self) -> String {
         let parts: Vec<&str> = self.name.split('-').collect();
         match parts.as_slice() {
-            [geo, direction, number] => format!("{geo}{}{number}", &direction[..1.min(direction.len())]),
+            [geo, direction, number] => {
+                format!("{geo}{}{number}", &direction[..1.min(direction.len())])
+            }
             _ => self.name.replace('-', ""),
         }
     }
@@ -120,7 +129,14 @@ impl Filterable for AvailabilityZone {
 
 /// Every configured region, as seen from an endpoint named `endpoint`.
 pub fn regions(config: &[RegionConfig], endpoint: &str) -> Vec<Region> {
-    config.iter().map(|r| Region { name: r.name.clone(), endpoint: endpoint.to_string(), tags: TagSet::new() }).collect()
+    config
+        .iter()
+        .map(|r| Region {
+            name: r.name.clone(),
+            endpoint: endpoint.to_string(),
+            tags: TagSet::new(),
+        })
+        .collect()
 }
 
 /// The zones of `region`.
@@ -130,12 +146,15 @@ pub fn zones(config: &[RegionConfig], region: &str) -> Vec<AvailabilityZone> {
         .filter(|r| r.name == region)
         .flat_map(|r| {
             let prefix = r.zone_id_prefix();
-            r.zones.iter().enumerate().map(move |(i, z)| AvailabilityZone {
-                name: z.clone(),
-                id: format!("{prefix}-az{}", i + 1),
-                region: r.name.clone(),
-                tags: TagSet::new(),
-            })
+            r.zones
+                .iter()
+                .enumerate()
+                .map(move |(i, z)| AvailabilityZone {
+                    name: z.clone(),
+                    id: format!("{prefix}-az{}", i + 1),
+                    region: r.name.clone(),
+                    tags: TagSet::new(),
+                })
         })
         .collect()
 }
@@ -167,7 +186,10 @@ mod tests {
     #[test]
     fn config_validation() {
         assert!(RegionConfig::validate(&RegionConfig::default_regions()).is_ok());
-        let bad = vec![RegionConfig { name: "us-east-1".into(), zones: vec!["eu-west-1a".into()] }];
+        let bad = vec![RegionConfig {
+            name: "us-east-1".into(),
+            zones: vec!["eu-west-1a".into()],
+        }];
         assert!(RegionConfig::validate(&bad).is_err());
         assert!(RegionConfig::validate(&[]).is_err());
     }

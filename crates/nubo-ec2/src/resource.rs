@@ -23,7 +23,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { vpcs_per_region: 5000, cidr_blocks_per_vpc: 5 }
+        Limits {
+            vpcs_per_region: 5000,
+            cidr_blocks_per_vpc: 5,
+        }
     }
 }
 
@@ -44,7 +47,11 @@ pub struct Ec2Service {
 
 impl Ec2Service {
     pub fn new(store: Store, regions: Vec<RegionConfig>, limits: Limits) -> Self {
-        Ec2Service { store, regions, limits }
+        Ec2Service {
+            store,
+            regions,
+            limits,
+        }
     }
 
     pub fn regions(&self) -> &[RegionConfig] {
@@ -77,7 +84,10 @@ pub struct Versioned<T> {
 pub(crate) fn decode<T: DeserializeOwned>(row: &ResourceRow) -> Result<Versioned<T>, Error> {
     let value = serde_json::from_str(&row.body)
         .map_err(|e| Error::internal(format!("corrupt {} {} in store: {e}", row.kind, row.id)))?;
-    Ok(Versioned { value, generation: row.generation })
+    Ok(Versioned {
+        value,
+        generation: row.generation,
+    })
 }
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<String, Error> {
@@ -106,34 +116,70 @@ pub(crate) fn store_err(e: StoreError) -> Error {
 /// Reads one resource of `T`'s kind in the caller's account and region, or
 /// the kind's NotFound error (the same answer whether the ID belongs to
 /// another tenant or to nobody).
-pub(crate) async fn get_in_tx<T: Resource>(tx: &mut Tx, scope: &RequestScope, id: &ResourceId) -> Result<Versioned<T>, Error> {
-    match tx.get_resource(scope.account.as_str(), id.as_str()).await.map_err(store_err)? {
-        Some(row) if row.region == scope.region && row.kind == T::KIND.prefix() => decode(&row),
-        _ => Err(not_found(T::KIND, id.as_str())),
-    }
-}
-
-pub(crate) async fn get<T: Resource>(store: &Store, scope: &RequestScope, id: &ResourceId) -> Result<Versioned<T>, Error> {
-    match store.get_resource(scope.account.as_str(), id.as_str()).await.map_err(store_err)? {
-        Some(row) if row.region == scope.region && row.kind == T::KIND.prefix() => decode(&row),
-        _ => Err(not_found(T::KIND, id.as_str())),
-    }
-}
-
-pub(crate) async fn list<T: Resource>(store: &Store, scope: &RequestScope) -> Result<Vec<T>, Error> {
-    let rows = store.list_resources(scope.account.as_str(), &scope.region, T::KIND.prefix()).await.map_err(store_err)?;
-    rows.iter().map(|r| decode(r).map(|v: Versioned<T>| v.value)).collect()
-}
-
-pub(crate) async fn update_in_tx<T: Resource>(tx: &mut Tx, scope: &RequestScope, v: &Versioned<T>) -> Result<i64, Error> {
-    tx.update_resource(scope.account.as_str(), v.value.id().as_str(), v.generation, &encode(&v.value)?)
+pub(crate) async fn get_in_tx<T: Resource>(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    id: &ResourceId,
+) -> Result<Versioned<T>, Error> {
+    match tx
+        .get_resource(scope.account.as_str(), id.as_str())
         .await
-        .map_err(store_err)
+        .map_err(store_err)?
+    {
+        Some(row) if row.region == scope.region && row.kind == T::KIND.prefix() => decode(&row),
+        _ => Err(not_found(T::KIND, id.as_str())),
+    }
+}
+
+pub(crate) async fn get<T: Resource>(
+    store: &Store,
+    scope: &RequestScope,
+    id: &ResourceId,
+) -> Result<Versioned<T>, Error> {
+    match store
+        .get_resource(scope.account.as_str(), id.as_str())
+        .await
+        .map_err(store_err)?
+    {
+        Some(row) if row.region == scope.region && row.kind == T::KIND.prefix() => decode(&row),
+        _ => Err(not_found(T::KIND, id.as_str())),
+    }
+}
+
+pub(crate) async fn list<T: Resource>(
+    store: &Store,
+    scope: &RequestScope,
+) -> Result<Vec<T>, Error> {
+    let rows = store
+        .list_resources(scope.account.as_str(), &scope.region, T::KIND.prefix())
+        .await
+        .map_err(store_err)?;
+    rows.iter()
+        .map(|r| decode(r).map(|v: Versioned<T>| v.value))
+        .collect()
+}
+
+pub(crate) async fn update_in_tx<T: Resource>(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    v: &Versioned<T>,
+) -> Result<i64, Error> {
+    tx.update_resource(
+        scope.account.as_str(),
+        v.value.id().as_str(),
+        v.generation,
+        &encode(&v.value)?,
+    )
+    .await
+    .map_err(store_err)
 }
 
 /// The NotFound error AWS gives for an ID of `kind`.
 pub fn not_found(kind: ResourceKind, id: &str) -> Error {
-    Error::not_found(kind.not_found_code(), format!("The {} ID '{id}' does not exist", kind.type_name()))
+    Error::not_found(
+        kind.not_found_code(),
+        format!("The {} ID '{id}' does not exist", kind.type_name()),
+    )
 }
 
 /// Picks the tags of `TagSpecification`s meant for `kind`, refusing any
@@ -159,7 +205,10 @@ pub fn tags_for(kind: ResourceKind, specs: &[(String, Vec<Tag>)]) -> Result<TagS
         }
     }
     if set.len() > nubo_core::tag::MAX_TAGS_PER_RESOURCE {
-        return Err(Error::client("TagLimitExceeded", "The maximum number of tags for a resource (50) has been reached."));
+        return Err(Error::client(
+            "TagLimitExceeded",
+            "The maximum number of tags for a resource (50) has been reached.",
+        ));
     }
     Ok(set)
 }

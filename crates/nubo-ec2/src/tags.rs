@@ -53,19 +53,31 @@ struct TagsOnly {
 }
 
 fn tags_of(row: &ResourceRow) -> Result<TagSet, Error> {
-    serde_json::from_str::<TagsOnly>(&row.body).map(|t| t.tags).map_err(Error::internal)
+    serde_json::from_str::<TagsOnly>(&row.body)
+        .map(|t| t.tags)
+        .map_err(Error::internal)
 }
 
 fn with_tags(row: &ResourceRow, tags: &TagSet) -> Result<String, Error> {
     let mut body: serde_json::Value = serde_json::from_str(&row.body).map_err(Error::internal)?;
-    let obj = body.as_object_mut().ok_or_else(|| Error::internal(format!("resource {} body is not an object", row.id)))?;
-    obj.insert("tags".into(), serde_json::to_value(tags).map_err(Error::internal)?);
+    let obj = body
+        .as_object_mut()
+        .ok_or_else(|| Error::internal(format!("resource {} body is not an object", row.id)))?;
+    obj.insert(
+        "tags".into(),
+        serde_json::to_value(tags).map_err(Error::internal)?,
+    );
     serde_json::to_string(&body).map_err(Error::internal)
 }
 
 impl Ec2Service {
     /// Applies `change` to the tags of every resource in `ids`, all or nothing.
-    async fn retag(&self, scope: &RequestScope, ids: &[String], change: impl Fn(&mut TagSet)) -> Result<(), Error> {
+    async fn retag(
+        &self,
+        scope: &RequestScope,
+        ids: &[String],
+        change: impl Fn(&mut TagSet),
+    ) -> Result<(), Error> {
         if ids.is_empty() {
             return Err(Error::MissingParameter("ResourceId".into()));
         }
@@ -73,7 +85,11 @@ impl Ec2Service {
         for id in ids {
             let kind = ResourceKind::of_id(id)
                 .ok_or_else(|| Error::client("InvalidID", format!("The ID '{id}' is not valid")))?;
-            let row = match tx.get_resource(scope.account.as_str(), id).await.map_err(store_err)? {
+            let row = match tx
+                .get_resource(scope.account.as_str(), id)
+                .await
+                .map_err(store_err)?
+            {
                 Some(row) if row.region == scope.region => row,
                 _ => return Err(not_found(kind, id)),
             };
@@ -85,12 +101,24 @@ impl Ec2Service {
                     format!("The maximum number of tags for resource '{id}' ({MAX_TAGS_PER_RESOURCE}) has been reached."),
                 ));
             }
-            tx.update_resource(scope.account.as_str(), id, row.generation, &with_tags(&row, &tags)?).await.map_err(store_err)?;
+            tx.update_resource(
+                scope.account.as_str(),
+                id,
+                row.generation,
+                &with_tags(&row, &tags)?,
+            )
+            .await
+            .map_err(store_err)?;
         }
         tx.commit().await.map_err(store_err)
     }
 
-    pub async fn create_tags(&self, scope: &RequestScope, ids: &[String], tags: &[Tag]) -> Result<(), Error> {
+    pub async fn create_tags(
+        &self,
+        scope: &RequestScope,
+        ids: &[String],
+        tags: &[Tag],
+    ) -> Result<(), Error> {
         if tags.is_empty() {
             return Err(Error::MissingParameter("Tag".into()));
         }
@@ -106,10 +134,18 @@ impl Ec2Service {
     }
 
     /// Deletes the given tags; with no tags given, every tag of the resources (as AWS does).
-    pub async fn delete_tags(&self, scope: &RequestScope, ids: &[String], keys: &[TagKey]) -> Result<(), Error> {
+    pub async fn delete_tags(
+        &self,
+        scope: &RequestScope,
+        ids: &[String],
+        keys: &[TagKey],
+    ) -> Result<(), Error> {
         for k in keys {
             if k.key.to_ascii_lowercase().starts_with("aws:") {
-                return Err(Error::invalid(format!("Tag key '{}' is reserved and cannot be deleted", k.key)));
+                return Err(Error::invalid(format!(
+                    "Tag key '{}' is reserved and cannot be deleted",
+                    k.key
+                )));
             }
         }
         self.retag(scope, ids, |set| {
@@ -123,12 +159,23 @@ impl Ec2Service {
         .await
     }
 
-    pub async fn describe_tags(&self, scope: &RequestScope, filters: &[Filter], page: &Page) -> Result<(Vec<TagDescription>, Option<String>), Error> {
+    pub async fn describe_tags(
+        &self,
+        scope: &RequestScope,
+        filters: &[Filter],
+        page: &Page,
+    ) -> Result<(Vec<TagDescription>, Option<String>), Error> {
         filter::validate::<TagDescription>(filters)?;
-        let rows = self.store.list_all_resources(scope.account.as_str(), &scope.region).await.map_err(store_err)?;
+        let rows = self
+            .store
+            .list_all_resources(scope.account.as_str(), &scope.region)
+            .await
+            .map_err(store_err)?;
         let mut out = Vec::new();
         for row in &rows {
-            let Some(kind) = ResourceKind::of_id(&row.id) else { continue };
+            let Some(kind) = ResourceKind::of_id(&row.id) else {
+                continue;
+            };
             let tags = tags_of(row)?;
             for tag in tags.iter() {
                 out.push(TagDescription {

@@ -5,7 +5,9 @@ use chrono::Utc;
 use nubo_core::{AccountId, Error};
 use nubo_store::{AccessKeyRow, AccountRow, StoreError};
 
-use crate::credentials::{new_access_key_id, new_secret_access_key, validate_access_key_id, validate_secret_access_key};
+use crate::credentials::{
+    new_access_key_id, new_secret_access_key, validate_access_key_id, validate_secret_access_key,
+};
 use crate::IamService;
 
 /// A freshly created account and its root access key (the only time the secret is shown).
@@ -25,35 +27,57 @@ pub struct FixedIdentity {
 }
 
 fn validate_account_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=50).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    let ok = (1..=50).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(format!("Invalid account name '{name}': use 1 to 50 letters, digits, '-', '_' or '.'")))
+        Err(Error::invalid(format!(
+            "Invalid account name '{name}': use 1 to 50 letters, digits, '-', '_' or '.'"
+        )))
     }
 }
 
 impl IamService {
     /// Creates an account with root credentials, generated or fixed.
-    pub async fn create_account(&self, name: &str, fixed: &FixedIdentity) -> Result<NewAccount, Error> {
+    pub async fn create_account(
+        &self,
+        name: &str,
+        fixed: &FixedIdentity,
+    ) -> Result<NewAccount, Error> {
         validate_account_name(name)?;
         let id = match &fixed.account_id {
             Some(id) => AccountId::parse(id)?,
             None => AccountId::generate(),
         };
-        let access_key_id = fixed.access_key_id.clone().unwrap_or_else(new_access_key_id);
-        let secret_access_key = fixed.secret_access_key.clone().unwrap_or_else(new_secret_access_key);
+        let access_key_id = fixed
+            .access_key_id
+            .clone()
+            .unwrap_or_else(new_access_key_id);
+        let secret_access_key = fixed
+            .secret_access_key
+            .clone()
+            .unwrap_or_else(new_secret_access_key);
         validate_access_key_id(&access_key_id)?;
         validate_secret_access_key(&secret_access_key)?;
         let now = Utc::now();
-        let account = AccountRow { id: id.to_string(), name: name.to_string(), created_at: now };
-        self.store.create_account(&account).await.map_err(|e| match e {
-            StoreError::AlreadyExists => Error::AlreadyExists {
-                code: "EntityAlreadyExists",
-                message: format!("An account named '{name}' or with ID {id} already exists"),
-            },
-            other => other.into(),
-        })?;
+        let account = AccountRow {
+            id: id.to_string(),
+            name: name.to_string(),
+            created_at: now,
+        };
+        self.store
+            .create_account(&account)
+            .await
+            .map_err(|e| match e {
+                StoreError::AlreadyExists => Error::AlreadyExists {
+                    code: "EntityAlreadyExists",
+                    message: format!("An account named '{name}' or with ID {id} already exists"),
+                },
+                other => other.into(),
+            })?;
         let key = AccessKeyRow {
             access_key_id: access_key_id.clone(),
             account_id: account.id.clone(),
@@ -73,7 +97,11 @@ impl IamService {
                 other => other.into(),
             });
         }
-        Ok(NewAccount { account, access_key_id, secret_access_key })
+        Ok(NewAccount {
+            account,
+            access_key_id,
+            secret_access_key,
+        })
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<AccountRow>, Error> {
@@ -83,13 +111,19 @@ impl IamService {
     /// Deletes an account and everything it owns.
     pub async fn delete_account(&self, id: &str) -> Result<(), Error> {
         self.store.delete_account(id).await.map_err(|e| match e {
-            StoreError::NotFound => Error::not_found("NoSuchEntity", format!("The account {id} does not exist")),
+            StoreError::NotFound => {
+                Error::not_found("NoSuchEntity", format!("The account {id} does not exist"))
+            }
             other => other.into(),
         })
     }
 
     /// On first start: creates the administrator account unless any account exists.
-    pub async fn bootstrap_admin(&self, name: &str, fixed: &FixedIdentity) -> Result<Option<NewAccount>, Error> {
+    pub async fn bootstrap_admin(
+        &self,
+        name: &str,
+        fixed: &FixedIdentity,
+    ) -> Result<Option<NewAccount>, Error> {
         if !self.store.list_accounts().await?.is_empty() {
             return Ok(None);
         }

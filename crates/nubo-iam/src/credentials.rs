@@ -9,7 +9,9 @@ const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 fn random_from(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..len).map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())])).collect()
+    (0..len)
+        .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
+        .collect()
 }
 
 /// A new access key ID, `AKIA` followed by 16 base-32 characters.
@@ -32,7 +34,9 @@ pub fn validate_access_key_id(id: &str) -> Result<(), Error> {
     if (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(())
     } else {
-        Err(Error::invalid("an access key ID is 16 to 128 letters and digits"))
+        Err(Error::invalid(
+            "an access key ID is 16 to 128 letters and digits",
+        ))
     }
 }
 
@@ -41,7 +45,9 @@ pub fn validate_secret_access_key(secret: &str) -> Result<(), Error> {
     if (16..=128).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err(Error::invalid("a secret access key is 16 to 128 printable characters without spaces"))
+        Err(Error::invalid(
+            "a secret access key is 16 to 128 printable characters without spaces",
+        ))
     }
 }
 

@@ -20,7 +20,10 @@ pub struct CreatedKey {
 }
 
 fn no_such_key(id: &str) -> Error {
-    Error::not_found("NoSuchEntity", format!("The Access Key with id {id} cannot be found."))
+    Error::not_found(
+        "NoSuchEntity",
+        format!("The Access Key with id {id} cannot be found."),
+    )
 }
 
 /// Parses an access key status (`Active` / `Inactive`).
@@ -36,7 +39,11 @@ pub fn parse_status(status: &str) -> Result<&'static str, Error> {
 
 impl IamService {
     /// Creates a key for `user` (`None` = the account root).
-    pub async fn create_access_key(&self, account: &AccountId, user: Option<&str>) -> Result<CreatedKey, Error> {
+    pub async fn create_access_key(
+        &self,
+        account: &AccountId,
+        user: Option<&str>,
+    ) -> Result<CreatedKey, Error> {
         if let Some(name) = user {
             self.get_user(account, name).await?;
         }
@@ -57,10 +64,17 @@ impl IamService {
             created_at: Utc::now(),
         };
         self.store.create_access_key(&row).await?;
-        Ok(CreatedKey { row, secret_access_key: secret })
+        Ok(CreatedKey {
+            row,
+            secret_access_key: secret,
+        })
     }
 
-    pub async fn list_access_keys(&self, account: &AccountId, user: Option<&str>) -> Result<Vec<AccessKeyRow>, Error> {
+    pub async fn list_access_keys(
+        &self,
+        account: &AccountId,
+        user: Option<&str>,
+    ) -> Result<Vec<AccessKeyRow>, Error> {
         if let Some(name) = user {
             self.get_user(account, name).await?;
         }
@@ -68,7 +82,12 @@ impl IamService {
     }
 
     /// The key `id` if it belongs to `user` in `account`.
-    async fn owned_key(&self, account: &AccountId, user: Option<&str>, id: &str) -> Result<AccessKeyRow, Error> {
+    async fn owned_key(
+        &self,
+        account: &AccountId,
+        user: Option<&str>,
+        id: &str,
+    ) -> Result<AccessKeyRow, Error> {
         if let Some(name) = user {
             if self.store.get_user(account.as_str(), name).await?.is_none() {
                 return Err(no_such_user(name));
@@ -80,20 +99,37 @@ impl IamService {
         }
     }
 
-    pub async fn update_access_key(&self, account: &AccountId, user: Option<&str>, id: &str, status: &str) -> Result<(), Error> {
+    pub async fn update_access_key(
+        &self,
+        account: &AccountId,
+        user: Option<&str>,
+        id: &str,
+        status: &str,
+    ) -> Result<(), Error> {
         let status = parse_status(status)?;
         self.owned_key(account, user, id).await?;
-        self.store.set_access_key_status(account.as_str(), id, status).await.map_err(|e| match e {
-            StoreError::NotFound => no_such_key(id),
-            other => other.into(),
-        })
+        self.store
+            .set_access_key_status(account.as_str(), id, status)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => no_such_key(id),
+                other => other.into(),
+            })
     }
 
-    pub async fn delete_access_key(&self, account: &AccountId, user: Option<&str>, id: &str) -> Result<(), Error> {
+    pub async fn delete_access_key(
+        &self,
+        account: &AccountId,
+        user: Option<&str>,
+        id: &str,
+    ) -> Result<(), Error> {
         self.owned_key(account, user, id).await?;
-        self.store.delete_access_key(account.as_str(), id).await.map_err(|e| match e {
-            StoreError::NotFound => no_such_key(id),
-            other => other.into(),
-        })
+        self.store
+            .delete_access_key(account.as_str(), id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => no_such_key(id),
+                other => other.into(),
+            })
     }
 }

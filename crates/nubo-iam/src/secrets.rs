@@ -28,17 +28,23 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn from_key(key: &[u8; 32]) -> Self {
-        SecretBox { cipher: Aes256Gcm::new(key.into()) }
+        SecretBox {
+            cipher: Aes256Gcm::new(key.into()),
+        }
     }
 
     /// Loads the master key from `path`, creating a random one (mode 0600) if absent.
     pub fn load_or_create(path: &Path) -> std::io::Result<Self> {
         if let Ok(bytes) = std::fs::read(path) {
             let hex = String::from_utf8_lossy(&bytes);
-            let raw = hex::decode(hex.trim()).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
-            let key: [u8; 32] = raw
-                .try_into()
-                .map_err(|_| std::io::Error::other(format!("{}: master key must be 32 bytes in hex", path.display())))?;
+            let raw = hex::decode(hex.trim())
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+            let key: [u8; 32] = raw.try_into().map_err(|_| {
+                std::io::Error::other(format!(
+                    "{}: master key must be 32 bytes in hex",
+                    path.display()
+                ))
+            })?;
             return Ok(Self::from_key(&key));
         }
         let mut key = [0u8; 32];
@@ -57,7 +63,10 @@ impl SecretBox {
     pub fn seal(&self, plaintext: &str) -> Result<Vec<u8>, Error> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        let ct = self.cipher.encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes()).map_err(|_| Error::internal("secret sealing failed"))?;
+        let ct = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
+            .map_err(|_| Error::internal("secret sealing failed"))?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
@@ -87,7 +96,10 @@ mod tests {
         let b = SecretBox::from_key(&[7u8; 32]);
         let sealed = b.seal("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY").unwrap();
         assert!(!sealed.windows(8).any(|w| w == b"wJalrXUt"));
-        assert_eq!(b.open(&sealed).unwrap(), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+        assert_eq!(
+            b.open(&sealed).unwrap(),
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+        );
         let other = SecretBox::from_key(&[8u8; 32]);
         assert!(other.open(&sealed).is_err());
     }
@@ -105,7 +117,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

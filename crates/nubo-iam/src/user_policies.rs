@@ -12,7 +12,10 @@ use crate::IamService;
 pub const MAX_INLINE_POLICY_BYTES: usize = 2048;
 
 fn validate_policy_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    let ok = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -23,7 +26,10 @@ fn validate_policy_name(name: &str) -> Result<(), Error> {
 }
 
 fn no_such_policy(user: &str, name: &str) -> Error {
-    Error::not_found("NoSuchEntity", format!("The user policy with name {name} cannot be found for user {user}."))
+    Error::not_found(
+        "NoSuchEntity",
+        format!("The user policy with name {name} cannot be found for user {user}."),
+    )
 }
 
 fn non_whitespace_len(s: &str) -> usize {
@@ -31,7 +37,13 @@ fn non_whitespace_len(s: &str) -> usize {
 }
 
 impl IamService {
-    pub async fn put_user_policy(&self, account: &AccountId, user: &str, name: &str, document: &str) -> Result<(), Error> {
+    pub async fn put_user_policy(
+        &self,
+        account: &AccountId,
+        user: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<(), Error> {
         validate_policy_name(name)?;
         self.get_user(account, user).await?;
         PolicyDocument::parse(document)?;
@@ -58,22 +70,45 @@ impl IamService {
         Ok(self.store.put_user_policy(&row).await?)
     }
 
-    pub async fn get_user_policy(&self, account: &AccountId, user: &str, name: &str) -> Result<UserPolicyRow, Error> {
+    pub async fn get_user_policy(
+        &self,
+        account: &AccountId,
+        user: &str,
+        name: &str,
+    ) -> Result<UserPolicyRow, Error> {
         self.get_user(account, user).await?;
-        self.store.get_user_policy(account.as_str(), user, name).await?.ok_or_else(|| no_such_policy(user, name))
+        self.store
+            .get_user_policy(account.as_str(), user, name)
+            .await?
+            .ok_or_else(|| no_such_policy(user, name))
     }
 
-    pub async fn list_user_policies(&self, account: &AccountId, user: &str) -> Result<Vec<String>, Error> {
+    pub async fn list_user_policies(
+        &self,
+        account: &AccountId,
+        user: &str,
+    ) -> Result<Vec<String>, Error> {
         self.get_user(account, user).await?;
-        let rows = self.store.list_user_policies(account.as_str(), user).await?;
+        let rows = self
+            .store
+            .list_user_policies(account.as_str(), user)
+            .await?;
         Ok(rows.into_iter().map(|p| p.policy_name).collect())
     }
 
-    pub async fn delete_user_policy(&self, account: &AccountId, user: &str, name: &str) -> Result<(), Error> {
+    pub async fn delete_user_policy(
+        &self,
+        account: &AccountId,
+        user: &str,
+        name: &str,
+    ) -> Result<(), Error> {
         self.get_user(account, user).await?;
-        self.store.delete_user_policy(account.as_str(), user, name).await.map_err(|e| match e {
-            StoreError::NotFound => no_such_policy(user, name),
-            other => other.into(),
-        })
+        self.store
+            .delete_user_policy(account.as_str(), user, name)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => no_such_policy(user, name),
+                other => other.into(),
+            })
     }
 }

@@ -10,7 +10,10 @@ use crate::IamService;
 
 /// Validates an IAM user name: 1–64 of letters, digits and `+=,.@_-`.
 pub fn validate_user_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -36,11 +39,19 @@ pub fn validate_path(path: &str) -> Result<(), Error> {
 }
 
 pub(crate) fn no_such_user(name: &str) -> Error {
-    Error::not_found("NoSuchEntity", format!("The user with name {name} cannot be found."))
+    Error::not_found(
+        "NoSuchEntity",
+        format!("The user with name {name} cannot be found."),
+    )
 }
 
 impl IamService {
-    pub async fn create_user(&self, account: &AccountId, name: &str, path: Option<&str>) -> Result<UserRow, Error> {
+    pub async fn create_user(
+        &self,
+        account: &AccountId,
+        name: &str,
+        path: Option<&str>,
+    ) -> Result<UserRow, Error> {
         validate_user_name(name)?;
         let path = path.unwrap_or("/");
         validate_path(path)?;
@@ -63,25 +74,43 @@ impl IamService {
     }
 
     pub async fn get_user(&self, account: &AccountId, name: &str) -> Result<UserRow, Error> {
-        self.store.get_user(account.as_str(), name).await?.ok_or_else(|| no_such_user(name))
+        self.store
+            .get_user(account.as_str(), name)
+            .await?
+            .ok_or_else(|| no_such_user(name))
     }
 
-    pub async fn list_users(&self, account: &AccountId, path_prefix: Option<&str>) -> Result<Vec<UserRow>, Error> {
+    pub async fn list_users(
+        &self,
+        account: &AccountId,
+        path_prefix: Option<&str>,
+    ) -> Result<Vec<UserRow>, Error> {
         Ok(self.store.list_users(account.as_str(), path_prefix).await?)
     }
 
     /// Deletes a user that has no access keys and no inline policies left.
     pub async fn delete_user(&self, account: &AccountId, name: &str) -> Result<(), Error> {
         self.get_user(account, name).await?;
-        let keys = self.store.list_access_keys(account.as_str(), Some(name)).await?;
-        let policies = self.store.list_user_policies(account.as_str(), name).await?;
+        let keys = self
+            .store
+            .list_access_keys(account.as_str(), Some(name))
+            .await?;
+        let policies = self
+            .store
+            .list_user_policies(account.as_str(), name)
+            .await?;
         if !keys.is_empty() || !policies.is_empty() {
-            return Err(Error::DependencyViolation("Cannot delete entity, must delete policies and access keys first.".into()));
+            return Err(Error::DependencyViolation(
+                "Cannot delete entity, must delete policies and access keys first.".into(),
+            ));
         }
-        self.store.delete_user(account.as_str(), name).await.map_err(|e| match e {
-            StoreError::NotFound => no_such_user(name),
-            other => other.into(),
-        })
+        self.store
+            .delete_user(account.as_str(), name)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => no_such_user(name),
+                other => other.into(),
+            })
     }
 }
 

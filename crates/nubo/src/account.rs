@@ -29,7 +29,10 @@ pub async fn run(global: &GlobalArgs, command: AccountCommand) -> anyhow::Result
     let (_, iam) = crate::server::open(&config).await?;
     match command {
         AccountCommand::Create { name, output } => {
-            let a = iam.create_account(&name, &FixedIdentity::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let a = iam
+                .create_account(&name, &FixedIdentity::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             match output {
                 Output::Json => println!(
                     "{}",
@@ -47,7 +50,10 @@ pub async fn run(global: &GlobalArgs, command: AccountCommand) -> anyhow::Result
             }
         }
         AccountCommand::List { output } => {
-            let accounts = iam.list_accounts().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let accounts = iam
+                .list_accounts()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             match output {
                 Output::Json => {
                     let rows: Vec<_> = accounts
@@ -59,13 +65,20 @@ pub async fn run(global: &GlobalArgs, command: AccountCommand) -> anyhow::Result
                 Output::Table => {
                     println!("{:<14} {:<24} CREATED", "ACCOUNT ID", "NAME");
                     for a in accounts {
-                        println!("{:<14} {:<24} {}", a.id, a.name, a.created_at.format("%Y-%m-%d %H:%M:%S"));
+                        println!(
+                            "{:<14} {:<24} {}",
+                            a.id,
+                            a.name,
+                            a.created_at.format("%Y-%m-%d %H:%M:%S")
+                        );
                     }
                 }
             }
         }
         AccountCommand::Delete { account_id } => {
-            iam.delete_account(&account_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            iam.delete_account(&account_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("Deleted account {account_id} and everything it owned.");
         }
     }

@@ -67,19 +67,28 @@ pub struct Config {
 impl Config {
     /// Resolves flags (`listen` and `log_format` are the server's own) over
     /// environment, file and defaults.
-    pub fn load(global: &GlobalArgs, listen: Option<String>, log_format: Option<String>) -> anyhow::Result<Config> {
+    pub fn load(
+        global: &GlobalArgs,
+        listen: Option<String>,
+        log_format: Option<String>,
+    ) -> anyhow::Result<Config> {
         let path = global.config.clone().or_else(|| {
             let default = PathBuf::from("/etc/nubo/nubo.toml");
             default.exists().then_some(default)
         });
         let file: FileConfig = match &path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
             }
             None => FileConfig::default(),
         };
-        let data_dir = global.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("/var/lib/nubo"));
+        let data_dir = global
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("/var/lib/nubo"));
         let data_dir = absolute(&data_dir)?;
         let database_url = global
             .database_url
@@ -87,7 +96,8 @@ impl Config {
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("nubo.db").display()));
         let regions = file.regions.unwrap_or_else(RegionConfig::default_regions);
-        RegionConfig::validate(&regions).map_err(|e| anyhow::anyhow!("invalid regions in configuration: {e}"))?;
+        RegionConfig::validate(&regions)
+            .map_err(|e| anyhow::anyhow!("invalid regions in configuration: {e}"))?;
         let admin_file = file.admin.unwrap_or_default();
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let admin = FixedIdentity {
@@ -103,9 +113,15 @@ impl Config {
             limits.vpcs_per_region = n;
         }
         Ok(Config {
-            master_key_file: file.master_key_file.unwrap_or_else(|| data_dir.join("master.key")),
-            listen: listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8773".into()),
-            log_format: log_format.or(file.log_format).unwrap_or_else(|| "text".into()),
+            master_key_file: file
+                .master_key_file
+                .unwrap_or_else(|| data_dir.join("master.key")),
+            listen: listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8773".into()),
+            log_format: log_format
+                .or(file.log_format)
+                .unwrap_or_else(|| "text".into()),
             admin_name: admin_file.name.unwrap_or_else(|| "admin".into()),
             data_dir,
             database_url,
@@ -117,7 +133,8 @@ impl Config {
 
     /// Creates the data directory (mode 0700) if needed.
     pub fn ensure_data_dir(&self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

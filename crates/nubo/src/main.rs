@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::GlobalArgs;
 
 #[derive(Parser)]
-#[command(name = "nubo", version, about = "A private cloud in one binary, speaking the AWS APIs")]
+#[command(
+    name = "nubo",
+    version,
+    about = "A private cloud in one binary, speaking the AWS APIs"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -39,7 +43,10 @@ pub enum Output {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("nubo: cannot start the async runtime: {e}");

@@ -24,8 +24,11 @@ pub struct ServerArgs {
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NUBO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NUBO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -36,9 +39,15 @@ fn init_logging(format: &str) {
 /// Opens the store and the services every command needs.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, IamService)> {
     config.ensure_data_dir()?;
-    let store = Store::open(&config.database_url).await.with_context(|| "opening the database")?;
-    let secrets = SecretBox::load_or_create(&config.master_key_file)
-        .with_context(|| format!("loading the master key {}", config.master_key_file.display()))?;
+    let store = Store::open(&config.database_url)
+        .await
+        .with_context(|| "opening the database")?;
+    let secrets = SecretBox::load_or_create(&config.master_key_file).with_context(|| {
+        format!(
+            "loading the master key {}",
+            config.master_key_file.display()
+        )
+    })?;
     Ok((store.clone(), IamService::new(store, secrets)))
 }
 
@@ -48,7 +57,9 @@ fn write_credentials(path: &Path, account: &NewAccount) -> anyhow::Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
     writeln!(
         f,
         "# Nubo administrator account {} ({})\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}",
@@ -59,7 +70,11 @@ fn write_credentials(path: &Path, account: &NewAccount) -> anyhow::Result<()> {
 
 fn print_welcome(config: &Config, credentials: &Path, created: Option<&NewAccount>) {
     let endpoint = format!("http://{}", config.listen);
-    let region = config.regions.first().map(|r| r.name.as_str()).unwrap_or("us-east-1");
+    let region = config
+        .regions
+        .first()
+        .map(|r| r.name.as_str())
+        .unwrap_or("us-east-1");
     let mut out = String::new();
     out.push_str(&format!("Nubo is serving the AWS APIs at {endpoint}\n"));
     if let Some(a) = created {
@@ -76,7 +91,10 @@ fn print_welcome(config: &Config, credentials: &Path, created: Option<&NewAccoun
     ));
     let (key, secret) = match created {
         Some(a) => (a.access_key_id.clone(), a.secret_access_key.clone()),
-        None => ("<aws_access_key_id from the credentials file>".into(), "<aws_secret_access_key>".into()),
+        None => (
+            "<aws_access_key_id from the credentials file>".into(),
+            "<aws_secret_access_key>".into(),
+        ),
     };
     out.push_str(&format!(
         "\nboto3:\n  import boto3\n  ec2 = boto3.client(\"ec2\", endpoint_url=\"{endpoint}\", region_name=\"{region}\",\n                     aws_access_key_id=\"{key}\", aws_secret_access_key=\"{secret}\")\n  ec2.describe_vpcs()\n"
@@ -89,13 +107,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -110,17 +129,29 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<()> {
     let config = Config::load(global, args.listen, args.log_format)?;
     init_logging(&config.log_format);
     let (store, iam) = open(&config).await?;
-    let created = iam.bootstrap_admin(&config.admin_name, &config.admin).await.map_err(|e| anyhow::anyhow!("creating the administrator account: {e}"))?;
+    let created = iam
+        .bootstrap_admin(&config.admin_name, &config.admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the administrator account: {e}"))?;
     let credentials = config.data_dir.join("credentials");
     if let Some(account) = &created {
         write_credentials(&credentials, account)?;
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
     let ec2 = Ec2Service::new(store.clone(), config.regions.clone(), config.limits.clone());
-    let api = Arc::new(Api { store, iam, ec2, metrics: Metrics::default() });
+    let api = Arc::new(Api {
+        store,
+        iam,
+        ec2,
+        metrics: Metrics::default(),
+    });
     tracing::info!(listen = %config.listen, data_dir = %config.data_dir.display(), "nubo server started");
     print_welcome(&config, &credentials, created.as_ref());
-    nubo_api::serve(listener, api, shutdown_signal()).await.context("serving the API")?;
+    nubo_api::serve(listener, api, shutdown_signal())
+        .await
+        .context("serving the API")?;
     tracing::info!("nubo server stopped");
     Ok(())
 }

@@ -60,10 +60,15 @@ impl Ec2Action {
 /// The ARNs `action` is authorized against. Reading them may fail with the
 /// same `MissingParameter` the handler would give, so validation comes first.
 fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
-    let vpc = |call: &Call| -> Result<Vec<String>, Error> { Ok(vec![call.ec2_arn("vpc", call.params.required("VpcId")?)]) };
+    let vpc = |call: &Call| -> Result<Vec<String>, Error> {
+        Ok(vec![call.ec2_arn("vpc", call.params.required("VpcId")?)])
+    };
     match action {
         Ec2Action::CreateVpc => Ok(vec![call.ec2_arn("vpc", "*")]),
-        Ec2Action::DeleteVpc | Ec2Action::ModifyVpcAttribute | Ec2Action::DescribeVpcAttribute | Ec2Action::AssociateVpcCidrBlock => vpc(call),
+        Ec2Action::DeleteVpc
+        | Ec2Action::ModifyVpcAttribute
+        | Ec2Action::DescribeVpcAttribute
+        | Ec2Action::AssociateVpcCidrBlock => vpc(call),
         Ec2Action::DisassociateVpcCidrBlock => Ok(vec![call.ec2_arn("vpc", "*")]),
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
@@ -73,7 +78,9 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
             Ok(ids
                 .iter()
                 .map(|id| {
-                    let kind = ResourceKind::of_id(id).map(|k| k.type_name()).unwrap_or("*");
+                    let kind = ResourceKind::of_id(id)
+                        .map(|k| k.type_name())
+                        .unwrap_or("*");
                     call.ec2_arn(kind, id)
                 })
                 .collect())
@@ -89,10 +96,13 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
 /// Authorizes and runs one EC2 call; returns the response document.
 pub async fn handle(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Error> {
     let arns = target_arns(call, action)?;
-    call.authorize(api, &format!("ec2:{}", action.name()), &arns).await?;
+    call.authorize(api, &format!("ec2:{}", action.name()), &arns)
+        .await?;
     match action {
         Ec2Action::DescribeRegions => region::describe_regions(api, call).await,
-        Ec2Action::DescribeAvailabilityZones => region::describe_availability_zones(api, call).await,
+        Ec2Action::DescribeAvailabilityZones => {
+            region::describe_availability_zones(api, call).await
+        }
         Ec2Action::DescribeAccountAttributes => region::describe_account_attributes(call).await,
         Ec2Action::CreateVpc => vpc::create_vpc(api, call).await,
         Ec2Action::DescribeVpcs => vpc::describe_vpcs(api, call).await,

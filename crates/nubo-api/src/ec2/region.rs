@@ -20,7 +20,9 @@ pub async fn describe_regions(api: &Api, call: &mut Call) -> Result<String, Erro
     all.retain(|r| (names.is_empty() || names.contains(&r.name)) && filter::matches(r, &filters));
     let mut w = call.response("DescribeRegions");
     w.items("regionInfo", &all, |w, r| {
-        w.leaf("regionName", &r.name).leaf("regionEndpoint", &r.endpoint).leaf("optInStatus", "opt-in-not-required");
+        w.leaf("regionName", &r.name)
+            .leaf("regionEndpoint", &r.endpoint)
+            .leaf("optInStatus", "opt-in-not-required");
     });
     Ok(call.finish(w))
 }
@@ -33,12 +35,20 @@ pub async fn describe_availability_zones(api: &Api, call: &mut Call) -> Result<S
     filter::validate::<nubo_ec2::AvailabilityZone>(&filters)?;
     let mut all = zones(api.ec2.regions(), &call.scope.region);
     if let Some(unknown) = names.iter().find(|n| !all.iter().any(|z| &z.name == *n)) {
-        return Err(Error::invalid(format!("The zone '{unknown}' does not exist.")));
+        return Err(Error::invalid(format!(
+            "The zone '{unknown}' does not exist."
+        )));
     }
     if let Some(unknown) = ids.iter().find(|n| !all.iter().any(|z| &z.id == *n)) {
-        return Err(Error::invalid(format!("The zone ID '{unknown}' does not exist.")));
+        return Err(Error::invalid(format!(
+            "The zone ID '{unknown}' does not exist."
+        )));
     }
-    all.retain(|z| (names.is_empty() || names.contains(&z.name)) && (ids.is_empty() || ids.contains(&z.id)) && filter::matches(z, &filters));
+    all.retain(|z| {
+        (names.is_empty() || names.contains(&z.name))
+            && (ids.is_empty() || ids.contains(&z.id))
+            && filter::matches(z, &filters)
+    });
     let mut w = call.response("DescribeAvailabilityZones");
     w.items("availabilityZoneInfo", &all, |w, z| {
         w.leaf("zoneName", &z.name)
@@ -58,14 +68,17 @@ pub async fn describe_account_attributes(call: &mut Call) -> Result<String, Erro
     let names = call.params.list("AttributeName")?;
     let mut all = account_attributes();
     if let Some(unknown) = names.iter().find(|n| !all.iter().any(|(a, _)| a == n)) {
-        return Err(Error::invalid(format!("Value ({unknown}) for parameter attributeName is invalid. Unknown attribute.")));
+        return Err(Error::invalid(format!(
+            "Value ({unknown}) for parameter attributeName is invalid. Unknown attribute."
+        )));
     }
     all.retain(|(a, _)| names.is_empty() || names.iter().any(|n| n == a));
     let mut w = call.response("DescribeAccountAttributes");
     w.items("accountAttributeSet", &all, |w, (name, values)| {
-        w.leaf("attributeName", name).items("attributeValueSet", values, |w, v| {
-            w.leaf("attributeValue", v);
-        });
+        w.leaf("attributeName", name)
+            .items("attributeValueSet", values, |w, v| {
+                w.leaf("attributeValue", v);
+            });
     });
     Ok(call.finish(w))
 }

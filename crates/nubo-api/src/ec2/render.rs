@@ -13,9 +13,11 @@ pub fn tag_set(w: &mut XmlWriter, tags: &TagSet) {
 
 /// The `VpcCidrBlockAssociation` shape's members.
 pub fn cidr_association(w: &mut XmlWriter, a: &CidrAssociation) {
-    w.leaf("associationId", &a.association_id).leaf("cidrBlock", a.cidr_block).node("cidrBlockState", |w| {
-        w.leaf("state", a.state.as_str());
-    });
+    w.leaf("associationId", &a.association_id)
+        .leaf("cidrBlock", a.cidr_block)
+        .node("cidrBlockState", |w| {
+            w.leaf("state", a.state.as_str());
+        });
 }
 
 /// The `Vpc` shape's members.
@@ -24,7 +26,11 @@ pub fn vpc(w: &mut XmlWriter, v: &Vpc) {
         .leaf("ownerId", &v.owner_id)
         .leaf("state", v.state.as_str())
         .leaf("cidrBlock", v.cidr_block)
-        .items("cidrBlockAssociationSet", &v.cidr_associations, cidr_association)
+        .items(
+            "cidrBlockAssociationSet",
+            &v.cidr_associations,
+            cidr_association,
+        )
         .node("ipv6CidrBlockAssociationSet", |_| {})
         .leaf("dhcpOptionsId", &v.dhcp_options_id)
         .leaf("instanceTenancy", &v.instance_tenancy)

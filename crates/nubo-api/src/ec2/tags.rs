@@ -24,7 +24,13 @@ pub async fn delete_tags(api: &Api, call: &mut Call) -> Result<String, Error> {
         .structs("Tag")?
         .into_iter()
         .map(|t| {
-            Ok(TagKey { key: t.required("Key").map_err(|_| Error::MissingParameter("Tag.N.Key".into()))?.to_string(), value: t.get("Value").map(str::to_string) })
+            Ok(TagKey {
+                key: t
+                    .required("Key")
+                    .map_err(|_| Error::MissingParameter("Tag.N.Key".into()))?
+                    .to_string(),
+                value: t.get("Value").map(str::to_string),
+            })
         })
         .collect::<Result<Vec<_>, Error>>()?;
     api.ec2.delete_tags(&call.scope, &ids, &keys).await?;
@@ -41,7 +47,10 @@ pub async fn describe_tags(api: &Api, call: &mut Call) -> Result<String, Error> 
     let (tags, next) = api.ec2.describe_tags(&call.scope, &filters, &page).await?;
     let mut w = call.response("DescribeTags");
     w.items("tagSet", &tags, |w, t| {
-        w.leaf("key", &t.key).leaf("resourceId", &t.resource_id).leaf("resourceType", t.resource_type).leaf("value", &t.value);
+        w.leaf("key", &t.key)
+            .leaf("resourceId", &t.resource_id)
+            .leaf("resourceType", t.resource_type)
+            .leaf("value", &t.value);
     });
     w.leaf_opt("nextToken", next);
     Ok(call.finish(w))

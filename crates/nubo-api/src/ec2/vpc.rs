@@ -11,13 +11,19 @@ use crate::server::Api;
 pub async fn create_vpc(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
     if p.contains("Ipv4IpamPoolId") || p.contains("Ipv6IpamPoolId") || p.contains("Ipv6Pool") {
-        return Err(Error::invalid("IPAM pools and IPv6 pools are not supported by this Nubo installation."));
+        return Err(Error::invalid(
+            "IPAM pools and IPv6 pools are not supported by this Nubo installation.",
+        ));
     }
     let input = CreateVpc {
         cidr_block: p.required("CidrBlock")?.to_string(),
         instance_tenancy: p.get("InstanceTenancy").map(str::to_string),
         amazon_provided_ipv6: p.bool("AmazonProvidedIpv6CidrBlock")?.unwrap_or(false),
-        tag_specifications: p.tag_specifications()?.into_iter().map(|s| (s.resource_type, s.tags)).collect(),
+        tag_specifications: p
+            .tag_specifications()?
+            .into_iter()
+            .map(|s| (s.resource_type, s.tags))
+            .collect(),
     };
     let vpc = api.ec2.create_vpc(&call.scope, input).await?;
     call.touched.push(vpc.id.to_string());
@@ -28,10 +34,17 @@ pub async fn create_vpc(api: &Api, call: &mut Call) -> Result<String, Error> {
 
 pub async fn describe_vpcs(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
-    let ids = p.list("VpcId")?.iter().map(|id| parse_vpc_id(id)).collect::<Result<Vec<_>, _>>()?;
+    let ids = p
+        .list("VpcId")?
+        .iter()
+        .map(|id| parse_vpc_id(id))
+        .collect::<Result<Vec<_>, _>>()?;
     let filters = p.filters()?;
     let page = Page::new(p.int("MaxResults")?, p.get("NextToken"), 5, 1000)?;
-    let (vpcs, next) = api.ec2.describe_vpcs(&call.scope, &ids, &filters, &page).await?;
+    let (vpcs, next) = api
+        .ec2
+        .describe_vpcs(&call.scope, &ids, &filters, &page)
+        .await?;
     let mut w = call.response("DescribeVpcs");
     w.items("vpcSet", &vpcs, render::vpc);
     w.leaf_opt("nextToken", next);
@@ -53,7 +66,10 @@ pub async fn modify_vpc_attribute(api: &Api, call: &mut Call) -> Result<String, 
     let given: Vec<(VpcAttribute, bool)> = [
         (VpcAttribute::EnableDnsSupport, "EnableDnsSupport.Value"),
         (VpcAttribute::EnableDnsHostnames, "EnableDnsHostnames.Value"),
-        (VpcAttribute::EnableNetworkAddressUsageMetrics, "EnableNetworkAddressUsageMetrics.Value"),
+        (
+            VpcAttribute::EnableNetworkAddressUsageMetrics,
+            "EnableNetworkAddressUsageMetrics.Value",
+        ),
     ]
     .into_iter()
     .map(|(attr, key)| Ok(p.bool(key)?.map(|v| (attr, v))))
@@ -70,7 +86,9 @@ pub async fn modify_vpc_attribute(api: &Api, call: &mut Call) -> Result<String, 
             ))
         }
     };
-    api.ec2.modify_vpc_attribute(&call.scope, &id, attribute, value).await?;
+    api.ec2
+        .modify_vpc_attribute(&call.scope, &id, attribute, value)
+        .await?;
     call.touched.push(id.to_string());
     let mut w = call.response("ModifyVpcAttribute");
     w.leaf("return", true);
@@ -80,7 +98,10 @@ pub async fn modify_vpc_attribute(api: &Api, call: &mut Call) -> Result<String, 
 pub async fn describe_vpc_attribute(api: &Api, call: &mut Call) -> Result<String, Error> {
     let id = parse_vpc_id(call.params.required("VpcId")?)?;
     let attribute = VpcAttribute::parse(call.params.required("Attribute")?)?;
-    let value = api.ec2.describe_vpc_attribute(&call.scope, &id, attribute).await?;
+    let value = api
+        .ec2
+        .describe_vpc_attribute(&call.scope, &id, attribute)
+        .await?;
     let mut w = call.response("DescribeVpcAttribute");
     w.leaf("vpcId", &id).node(attribute.name(), |w| {
         w.leaf("value", value);
@@ -92,23 +113,35 @@ pub async fn associate_vpc_cidr_block(api: &Api, call: &mut Call) -> Result<Stri
     let p = &call.params;
     let id = parse_vpc_id(p.required("VpcId")?)?;
     if p.bool("AmazonProvidedIpv6CidrBlock")?.unwrap_or(false) || p.contains("Ipv6CidrBlock") {
-        return Err(Error::invalid("IPv6 CIDR blocks are not supported by this Nubo installation."));
+        return Err(Error::invalid(
+            "IPv6 CIDR blocks are not supported by this Nubo installation.",
+        ));
     }
     let cidr = p.required("CidrBlock")?;
-    let association = api.ec2.associate_vpc_cidr_block(&call.scope, &id, cidr).await?;
+    let association = api
+        .ec2
+        .associate_vpc_cidr_block(&call.scope, &id, cidr)
+        .await?;
     call.touched.push(id.to_string());
     let mut w = call.response("AssociateVpcCidrBlock");
-    w.node("cidrBlockAssociation", |w| render::cidr_association(w, &association));
+    w.node("cidrBlockAssociation", |w| {
+        render::cidr_association(w, &association)
+    });
     w.leaf("vpcId", &id);
     Ok(call.finish(w))
 }
 
 pub async fn disassociate_vpc_cidr_block(api: &Api, call: &mut Call) -> Result<String, Error> {
     let association_id = call.params.required("AssociationId")?.to_string();
-    let (vpc_id, association) = api.ec2.disassociate_vpc_cidr_block(&call.scope, &association_id).await?;
+    let (vpc_id, association) = api
+        .ec2
+        .disassociate_vpc_cidr_block(&call.scope, &association_id)
+        .await?;
     call.touched.push(vpc_id.to_string());
     let mut w = call.response("DisassociateVpcCidrBlock");
-    w.node("cidrBlockAssociation", |w| render::cidr_association(w, &association));
+    w.node("cidrBlockAssociation", |w| {
+        render::cidr_association(w, &association)
+    });
     w.leaf("vpcId", &vpc_id);
     Ok(call.finish(w))
 }

@@ -9,7 +9,10 @@ use crate::server::Api;
 
 pub async fn create_access_key(api: &Api, call: &mut Call) -> Result<String, Error> {
     let user = subject_user(call);
-    let key = api.iam.create_access_key(&call.scope.account, user.as_deref()).await?;
+    let key = api
+        .iam
+        .create_access_key(&call.scope.account, user.as_deref())
+        .await?;
     call.touched.push(key.row.access_key_id.clone());
     let mut w = call.response("CreateAccessKey");
     w.node("AccessKey", |w| {
@@ -25,7 +28,10 @@ pub async fn create_access_key(api: &Api, call: &mut Call) -> Result<String, Err
 pub async fn list_access_keys(api: &Api, call: &mut Call) -> Result<String, Error> {
     let page = IamPage::new(&call.params)?;
     let user = subject_user(call);
-    let keys = api.iam.list_access_keys(&call.scope.account, user.as_deref()).await?;
+    let keys = api
+        .iam
+        .list_access_keys(&call.scope.account, user.as_deref())
+        .await?;
     let (keys, marker) = page.apply(keys, |k| k.access_key_id.as_str());
     let mut w = call.response("ListAccessKeys");
     w.members("AccessKeyMetadata", &keys, |w, k| {
@@ -42,7 +48,9 @@ pub async fn update_access_key(api: &Api, call: &mut Call) -> Result<String, Err
     let user = subject_user(call);
     let id = call.params.required("AccessKeyId")?.to_string();
     let status = call.params.required("Status")?.to_string();
-    api.iam.update_access_key(&call.scope.account, user.as_deref(), &id, &status).await?;
+    api.iam
+        .update_access_key(&call.scope.account, user.as_deref(), &id, &status)
+        .await?;
     call.touched.push(id);
     let w = call.response("UpdateAccessKey");
     Ok(call.finish(w))
@@ -51,7 +59,9 @@ pub async fn update_access_key(api: &Api, call: &mut Call) -> Result<String, Err
 pub async fn delete_access_key(api: &Api, call: &mut Call) -> Result<String, Error> {
     let user = subject_user(call);
     let id = call.params.required("AccessKeyId")?.to_string();
-    api.iam.delete_access_key(&call.scope.account, user.as_deref(), &id).await?;
+    api.iam
+        .delete_access_key(&call.scope.account, user.as_deref(), &id)
+        .await?;
     call.touched.push(id);
     let w = call.response("DeleteAccessKey");
     Ok(call.finish(w))

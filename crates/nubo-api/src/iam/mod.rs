@@ -66,11 +66,19 @@ pub fn iso(t: &DateTime<Utc>) -> String {
 /// The user an action is about: `UserName`, or the caller itself when absent
 /// (`None` when the caller is the account root).
 fn subject_user(call: &Call) -> Option<String> {
-    call.params.get("UserName").map(str::to_string).or_else(|| call.principal.user_name.clone())
+    call.params
+        .get("UserName")
+        .map(str::to_string)
+        .or_else(|| call.principal.user_name.clone())
 }
 
 /// The ARN of `user` (with its path when it exists), or the account root's.
-async fn user_arn(api: &Api, call: &Call, user: Option<&str>, path: Option<&str>) -> Result<String, Error> {
+async fn user_arn(
+    api: &Api,
+    call: &Call,
+    user: Option<&str>,
+    path: Option<&str>,
+) -> Result<String, Error> {
     let account = &call.scope.account;
     Ok(match user {
         None => format!("arn:aws:iam::{account}:root"),
@@ -84,11 +92,20 @@ async fn user_arn(api: &Api, call: &Call, user: Option<&str>, path: Option<&str>
 async fn target_arns(api: &Api, call: &Call, action: IamAction) -> Result<Vec<String>, Error> {
     let arn = match action {
         IamAction::ListUsers => format!("arn:aws:iam::{}:user/*", call.scope.account),
-        IamAction::CreateUser | IamAction::DeleteUser | IamAction::PutUserPolicy | IamAction::GetUserPolicy | IamAction::ListUserPolicies | IamAction::DeleteUserPolicy => {
+        IamAction::CreateUser
+        | IamAction::DeleteUser
+        | IamAction::PutUserPolicy
+        | IamAction::GetUserPolicy
+        | IamAction::ListUserPolicies
+        | IamAction::DeleteUserPolicy => {
             let name = call.params.required("UserName")?;
             user_arn(api, call, Some(name), call.params.get("Path")).await?
         }
-        IamAction::GetUser | IamAction::CreateAccessKey | IamAction::ListAccessKeys | IamAction::UpdateAccessKey | IamAction::DeleteAccessKey => {
+        IamAction::GetUser
+        | IamAction::CreateAccessKey
+        | IamAction::ListAccessKeys
+        | IamAction::UpdateAccessKey
+        | IamAction::DeleteAccessKey => {
             user_arn(api, call, subject_user(call).as_deref(), None).await?
         }
     };
@@ -98,7 +115,8 @@ async fn target_arns(api: &Api, call: &Call, action: IamAction) -> Result<Vec<St
 /// Authorizes and runs one IAM call; returns the response document.
 pub async fn handle(api: &Api, call: &mut Call, action: IamAction) -> Result<String, Error> {
     let arns = target_arns(api, call, action).await?;
-    call.authorize(api, &format!("iam:{}", action.name()), &arns).await?;
+    call.authorize(api, &format!("iam:{}", action.name()), &arns)
+        .await?;
     match action {
         IamAction::CreateUser => users::create_user(api, call).await,
         IamAction::GetUser => users::get_user(api, call).await,
@@ -133,13 +151,19 @@ impl IamPage {
                 )))
             }
         };
-        Ok(IamPage { max_items, after: p.get("Marker").map(str::to_string) })
+        Ok(IamPage {
+            max_items,
+            after: p.get("Marker").map(str::to_string),
+        })
     }
 
     /// Cuts the page out of `items` (sorted by `key`) and returns it with the next marker.
     pub fn apply<T>(&self, items: Vec<T>, key: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
         let mut rest: Vec<T> = match &self.after {
-            Some(after) => items.into_iter().filter(|i| key(i) > after.as_str()).collect(),
+            Some(after) => items
+                .into_iter()
+                .filter(|i| key(i) > after.as_str())
+                .collect(),
             None => items,
         };
         if rest.len() > self.max_items {

@@ -6,12 +6,17 @@ use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind};
 
 use super::ops::parse_vpc_cidr;
 use super::{CidrAssociation, CidrState, Vpc};
-use crate::resource::{self, get_in_tx, store_err, update_in_tx, Ec2Service, RequestScope, Versioned};
+use crate::resource::{
+    self, get_in_tx, store_err, update_in_tx, Ec2Service, RequestScope, Versioned,
+};
 
 const RFC1918: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
 fn rfc1918_range(cidr: &Ipv4Cidr) -> Option<usize> {
-    RFC1918.iter().position(|r| r.parse::<Ipv4Cidr>().is_ok_and(|range| range.contains(cidr)))
+    RFC1918.iter().position(|r| {
+        r.parse::<Ipv4Cidr>()
+            .is_ok_and(|range| range.contains(cidr))
+    })
 }
 
 /// Checks whether `new` may join the blocks of `vpc` (pure, for unit tests).
@@ -19,13 +24,23 @@ pub fn check_secondary_cidr(vpc: &Vpc, new: &Ipv4Cidr, quota: usize) -> Result<(
     if vpc.cidr_associations.len() >= quota {
         return Err(Error::client(
             "CidrLimitExceeded",
-            format!("This network '{}' has met its maximum number of allowed CIDRs: {quota}", vpc.id),
+            format!(
+                "This network '{}' has met its maximum number of allowed CIDRs: {quota}",
+                vpc.id
+            ),
         ));
     }
-    if let Some(existing) = vpc.cidr_associations.iter().find(|a| a.cidr_block.overlaps(new)) {
+    if let Some(existing) = vpc
+        .cidr_associations
+        .iter()
+        .find(|a| a.cidr_block.overlaps(new))
+    {
         return Err(Error::client(
             "InvalidVpc.Range",
-            format!("The CIDR '{new}' conflicts with the CIDR '{}' of VPC '{}'.", existing.cidr_block, vpc.id),
+            format!(
+                "The CIDR '{new}' conflicts with the CIDR '{}' of VPC '{}'.",
+                existing.cidr_block, vpc.id
+            ),
         ));
     }
     let primary = rfc1918_range(&vpc.cidr_block);
@@ -45,7 +60,12 @@ pub fn check_secondary_cidr(vpc: &Vpc, new: &Ipv4Cidr, quota: usize) -> Result<(
 
 impl Ec2Service {
     /// Adds a secondary IPv4 block; returns the VPC ID and the new association.
-    pub async fn associate_vpc_cidr_block(&self, scope: &RequestScope, id: &ResourceId, cidr_text: &str) -> Result<CidrAssociation, Error> {
+    pub async fn associate_vpc_cidr_block(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        cidr_text: &str,
+    ) -> Result<CidrAssociation, Error> {
         let cidr = parse_vpc_cidr(cidr_text)?;
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let mut vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, id).await?;
@@ -63,7 +83,11 @@ impl Ec2Service {
 
     /// Removes a secondary IPv4 block by association ID; returns the VPC ID
     /// and the association as it leaves (`disassociating`).
-    pub async fn disassociate_vpc_cidr_block(&self, scope: &RequestScope, association_id: &str) -> Result<(ResourceId, CidrAssociation), Error> {
+    pub async fn disassociate_vpc_cidr_block(
+        &self,
+        scope: &RequestScope,
+        association_id: &str,
+    ) -> Result<(ResourceId, CidrAssociation), Error> {
         let not_found = || {
             Error::not_found(
                 "InvalidVpcCidrBlockAssociationID.NotFound",
@@ -76,11 +100,20 @@ impl Ec2Service {
         let owner = resource::list::<Vpc>(&self.store, scope)
             .await?
             .into_iter()
-            .find(|v| v.cidr_associations.iter().any(|a| a.association_id == association_id))
+            .find(|v| {
+                v.cidr_associations
+                    .iter()
+                    .any(|a| a.association_id == association_id)
+            })
             .ok_or_else(not_found)?;
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let mut vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, &owner.id).await?;
-        let index = vpc.value.cidr_associations.iter().position(|a| a.association_id == association_id).ok_or_else(not_found)?;
+        let index = vpc
+            .value
+            .cidr_associations
+            .iter()
+            .position(|a| a.association_id == association_id)
+            .ok_or_else(not_found)?;
         if vpc.value.cidr_associations[index].cidr_block == vpc.value.cidr_block {
             return Err(Error::client(
                 "OperationNotPermitted",
@@ -108,7 +141,11 @@ mod tests {
             id: ResourceId::generate(ResourceKind::Vpc),
             owner_id: AccountId::parse("123456789012").unwrap(),
             cidr_block: cidr,
-            cidr_associations: vec![CidrAssociation { association_id: "vpc-cidr-assoc-1".into(), cidr_block: cidr, state: CidrState::Associated }],
+            cidr_associations: vec![CidrAssociation {
+                association_id: "vpc-cidr-assoc-1".into(),
+                cidr_block: cidr,
+                state: CidrState::Associated,
+            }],
             state: super::super::VpcState::Available,
             dhcp_options_id: "default".into(),
             instance_tenancy: "default".into(),
@@ -125,8 +162,17 @@ mod tests {
         let v = vpc("10.0.0.0/16");
         assert!(check_secondary_cidr(&v, &"10.1.0.0/16".parse().unwrap(), 5).is_ok());
         assert!(check_secondary_cidr(&v, &"100.64.0.0/16".parse().unwrap(), 5).is_ok());
-        assert!(check_secondary_cidr(&v, &"10.0.128.0/17".parse().unwrap(), 5).is_err(), "overlap");
-        assert!(check_secondary_cidr(&v, &"192.168.0.0/16".parse().unwrap(), 5).is_err(), "mixed RFC 1918");
-        assert!(check_secondary_cidr(&v, &"10.1.0.0/16".parse().unwrap(), 1).is_err(), "quota");
+        assert!(
+            check_secondary_cidr(&v, &"10.0.128.0/17".parse().unwrap(), 5).is_err(),
+            "overlap"
+        );
+        assert!(
+            check_secondary_cidr(&v, &"192.168.0.0/16".parse().unwrap(), 5).is_err(),
+            "mixed RFC 1918"
+        );
+        assert!(
+            check_secondary_cidr(&v, &"10.1.0.0/16".parse().unwrap(), 1).is_err(),
+            "quota"
+        );
     }
 }

@@ -116,7 +116,8 @@ impl Filterable for Vpc {
     ];
 
     fn filter_values(&self, name: &str) -> Vec<String> {
-        let assoc = |f: fn(&CidrAssociation) -> String| self.cidr_associations.iter().map(f).collect();
+        let assoc =
+            |f: fn(&CidrAssociation) -> String| self.cidr_associations.iter().map(f).collect();
         match name {
             "cidr" => vec![self.cidr_block.to_string()],
             "cidr-block-association.cidr-block" => assoc(|a| a.cidr_block.to_string()),

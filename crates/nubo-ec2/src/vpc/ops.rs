@@ -4,7 +4,10 @@ use nubo_core::filter::{self, Filter, Page};
 use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind, Tag};
 
 use super::{CidrAssociation, CidrState, Vpc, VpcState};
-use crate::resource::{self, get_in_tx, new_row, store_err, tags_for, update_in_tx, Ec2Service, RequestScope, Versioned};
+use crate::resource::{
+    self, get_in_tx, new_row, store_err, tags_for, update_in_tx, Ec2Service, RequestScope,
+    Versioned,
+};
 
 /// Validated input of `CreateVpc`.
 #[derive(Debug, Clone)]
@@ -28,8 +31,12 @@ impl VpcAttribute {
         match name {
             "enableDnsSupport" => Ok(VpcAttribute::EnableDnsSupport),
             "enableDnsHostnames" => Ok(VpcAttribute::EnableDnsHostnames),
-            "enableNetworkAddressUsageMetrics" => Ok(VpcAttribute::EnableNetworkAddressUsageMetrics),
-            other => Err(Error::invalid(format!("Value ({other}) for parameter attribute is invalid. Unknown attribute."))),
+            "enableNetworkAddressUsageMetrics" => {
+                Ok(VpcAttribute::EnableNetworkAddressUsageMetrics)
+            }
+            other => Err(Error::invalid(format!(
+                "Value ({other}) for parameter attribute is invalid. Unknown attribute."
+            ))),
         }
     }
 
@@ -45,7 +52,9 @@ impl VpcAttribute {
         match self {
             VpcAttribute::EnableDnsSupport => vpc.enable_dns_support,
             VpcAttribute::EnableDnsHostnames => vpc.enable_dns_hostnames,
-            VpcAttribute::EnableNetworkAddressUsageMetrics => vpc.enable_network_address_usage_metrics,
+            VpcAttribute::EnableNetworkAddressUsageMetrics => {
+                vpc.enable_network_address_usage_metrics
+            }
         }
     }
 
@@ -53,7 +62,9 @@ impl VpcAttribute {
         match self {
             VpcAttribute::EnableDnsSupport => vpc.enable_dns_support = value,
             VpcAttribute::EnableDnsHostnames => vpc.enable_dns_hostnames = value,
-            VpcAttribute::EnableNetworkAddressUsageMetrics => vpc.enable_network_address_usage_metrics = value,
+            VpcAttribute::EnableNetworkAddressUsageMetrics => {
+                vpc.enable_network_address_usage_metrics = value
+            }
         }
     }
 }
@@ -61,10 +72,15 @@ impl VpcAttribute {
 /// Parses a VPC CIDR block and checks AWS's /16–/28 size rule.
 pub fn parse_vpc_cidr(text: &str) -> Result<Ipv4Cidr, Error> {
     let cidr: Ipv4Cidr = text.parse().map_err(|_| {
-        Error::invalid(format!("Value ({text}) for parameter cidrBlock is invalid. This is not a valid CIDR block."))
+        Error::invalid(format!(
+            "Value ({text}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+        ))
     })?;
     if !(16..=28).contains(&cidr.prefix()) {
-        return Err(Error::client("InvalidVpc.Range", format!("The CIDR '{text}' is invalid.")));
+        return Err(Error::client(
+            "InvalidVpc.Range",
+            format!("The CIDR '{text}' is invalid."),
+        ));
     }
     Ok(cidr)
 }
@@ -78,11 +94,15 @@ impl Ec2Service {
     pub async fn create_vpc(&self, scope: &RequestScope, input: CreateVpc) -> Result<Vpc, Error> {
         let cidr = parse_vpc_cidr(&input.cidr_block)?;
         if input.amazon_provided_ipv6 {
-            return Err(Error::invalid("IPv6 CIDR blocks are not supported by this Nubo installation."));
+            return Err(Error::invalid(
+                "IPv6 CIDR blocks are not supported by this Nubo installation.",
+            ));
         }
         let tenancy = input.instance_tenancy.unwrap_or_else(|| "default".into());
         if !matches!(tenancy.as_str(), "default" | "dedicated") {
-            return Err(Error::invalid(format!("Value ({tenancy}) for parameter instanceTenancy is invalid.")));
+            return Err(Error::invalid(format!(
+                "Value ({tenancy}) for parameter instanceTenancy is invalid."
+            )));
         }
         let tags = tags_for(ResourceKind::Vpc, &input.tag_specifications)?;
         let vpc = Vpc {
@@ -104,14 +124,24 @@ impl Ec2Service {
             tags,
         };
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        let count = tx.list_resources(scope.account.as_str(), &scope.region, ResourceKind::Vpc.prefix()).await.map_err(store_err)?.len();
+        let count = tx
+            .list_resources(
+                scope.account.as_str(),
+                &scope.region,
+                ResourceKind::Vpc.prefix(),
+            )
+            .await
+            .map_err(store_err)?
+            .len();
         if count as usize >= self.limits.vpcs_per_region {
             return Err(Error::LimitExceeded {
                 code: "VpcLimitExceeded",
                 message: "The maximum number of VPCs has been reached.".into(),
             });
         }
-        tx.insert_resource(&new_row(scope, &vpc)?).await.map_err(store_err)?;
+        tx.insert_resource(&new_row(scope, &vpc)?)
+            .await
+            .map_err(store_err)?;
         tx.commit().await.map_err(store_err)?;
         Ok(vpc)
     }
@@ -142,30 +172,50 @@ impl Ec2Service {
     pub async fn delete_vpc(&self, scope: &RequestScope, id: &ResourceId) -> Result<(), Error> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, id).await?;
-        let children = tx.list_children(scope.account.as_str(), id.as_str()).await.map_err(store_err)?;
+        let children = tx
+            .list_children(scope.account.as_str(), id.as_str())
+            .await
+            .map_err(store_err)?;
         if !children.is_empty() {
             return Err(Error::DependencyViolation(format!(
                 "The vpc '{id}' has dependencies and cannot be deleted."
             )));
         }
-        tx.delete_resource(scope.account.as_str(), id.as_str(), vpc.generation).await.map_err(store_err)?;
+        tx.delete_resource(scope.account.as_str(), id.as_str(), vpc.generation)
+            .await
+            .map_err(store_err)?;
         tx.commit().await.map_err(store_err)
     }
 
-    pub async fn describe_vpc_attribute(&self, scope: &RequestScope, id: &ResourceId, attribute: VpcAttribute) -> Result<bool, Error> {
+    pub async fn describe_vpc_attribute(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        attribute: VpcAttribute,
+    ) -> Result<bool, Error> {
         let vpc: Versioned<Vpc> = resource::get(&self.store, scope, id).await?;
         Ok(attribute.get(&vpc.value))
     }
 
     /// `ModifyVpcAttribute`: one attribute per call, as on AWS.
-    pub async fn modify_vpc_attribute(&self, scope: &RequestScope, id: &ResourceId, attribute: VpcAttribute, value: bool) -> Result<(), Error> {
+    pub async fn modify_vpc_attribute(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        attribute: VpcAttribute,
+        value: bool,
+    ) -> Result<(), Error> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let mut vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, id).await?;
         if attribute == VpcAttribute::EnableDnsHostnames && value && !vpc.value.enable_dns_support {
-            return Err(Error::invalid("Cannot enable DNS hostnames on a VPC without DNS support (enableDnsSupport)."));
+            return Err(Error::invalid(
+                "Cannot enable DNS hostnames on a VPC without DNS support (enableDnsSupport).",
+            ));
         }
         if attribute == VpcAttribute::EnableDnsSupport && !value && vpc.value.enable_dns_hostnames {
-            return Err(Error::invalid("Cannot disable DNS support while DNS hostnames are enabled (enableDnsHostnames)."));
+            return Err(Error::invalid(
+                "Cannot disable DNS support while DNS hostnames are enabled (enableDnsHostnames).",
+            ));
         }
         attribute.set(&mut vpc.value, value);
         update_in_tx(&mut tx, scope, &vpc).await?;
@@ -181,9 +231,27 @@ mod tests {
     fn vpc_cidr_sizes_follow_aws() {
         assert!(parse_vpc_cidr("10.0.0.0/16").is_ok());
         assert!(parse_vpc_cidr("10.0.0.0/28").is_ok());
-        assert!(matches!(parse_vpc_cidr("10.0.0.0/15"), Err(Error::Client { code: "InvalidVpc.Range", .. })));
-        assert!(matches!(parse_vpc_cidr("10.0.0.0/29"), Err(Error::Client { code: "InvalidVpc.Range", .. })));
-        assert!(matches!(parse_vpc_cidr("10.0.0.1/16"), Err(Error::InvalidParameterValue(_))));
-        assert!(matches!(parse_vpc_cidr("banana"), Err(Error::InvalidParameterValue(_))));
+        assert!(matches!(
+            parse_vpc_cidr("10.0.0.0/15"),
+            Err(Error::Client {
+                code: "InvalidVpc.Range",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_vpc_cidr("10.0.0.0/29"),
+            Err(Error::Client {
+                code: "InvalidVpc.Range",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_vpc_cidr("10.0.0.1/16"),
+            Err(Error::InvalidParameterValue(_))
+        ));
+        assert!(matches!(
+            parse_vpc_cidr("banana"),
+            Err(Error::InvalidParameterValue(_))
+        ));
     }
 }
