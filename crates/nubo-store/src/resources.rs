@@ -1,0 +1,225 @@
+//! Generic resources: one row per EC2-style object (VPC, subnet, ...), its
+//! JSON body opaque to the store, guarded by a generation number.
+//!
+//! The queries here run either on the pool (reads through [`Store`]) or on a
+//! transaction's connection (reads and writes through [`crate::Tx`]). Every
+//! query is scoped by account, so another tenant's ID reads as absent.
+
+use sqlx::{Any, AnyConnection, Executor, Row};
+
+use crate::rows::{self, millis, resource_cols};
+use crate::{ResourceRow, Store, StoreError};
+
+impl Store {
+    /// The account's resource with this ID, of any kind and region.
+    pub async fn get_resource(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRow>, StoreError> {
+        get(self.pool(), account_id, id).await
+    }
+
+    /// The account's resources of one kind in one region, by ID.
+    pub async fn list_resources(
+        &self,
+        account_id: &str,
+        region: &str,
+        kind: &str,
+    ) -> Result<Vec<ResourceRow>, StoreError> {
+        list(self.pool(), account_id, region, kind).await
+    }
+
+    /// The account's resources of every kind in one region, by ID.
+    pub async fn list_all_resources(
+        &self,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Vec<ResourceRow>, StoreError> {
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            resource_cols!(),
+            " FROM resources WHERE account_id = $1 AND region = $2 ORDER BY id"
+        ))
+        .bind(account_id)
+        .bind(region);
+        rows::all(self.read_all(q).await?, rows::resource)
+    }
+
+    /// How many resources of one kind the account has in one region (quotas).
+    pub async fn count_resources(
+        &self,
+        account_id: &str,
+        region: &str,
+        kind: &str,
+    ) -> Result<i64, StoreError> {
+        count(self.pool(), account_id, region, kind).await
+    }
+
+    /// The account's resources whose parent is `parent_id`, by ID.
+    pub async fn list_children(
+        &self,
+        account_id: &str,
+        parent_id: &str,
+    ) -> Result<Vec<ResourceRow>, StoreError> {
+        children(self.pool(), account_id, parent_id).await
+    }
+}
+
+pub(crate) async fn get<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<ResourceRow>, StoreError> {
+    sqlx::query(concat!(
+        "SELECT ",
+        resource_cols!(),
+        " FROM resources WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(e)
+    .await?
+    .as_ref()
+    .map(rows::resource)
+    .transpose()
+}
+
+pub(crate) async fn list<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    account_id: &str,
+    region: &str,
+    kind: &str,
+) -> Result<Vec<ResourceRow>, StoreError> {
+    let found = sqlx::query(concat!(
+        "SELECT ",
+        resource_cols!(),
+        " FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3 ORDER BY id"
+    ))
+    .bind(account_id)
+    .bind(region)
+    .bind(kind)
+    .fetch_all(e)
+    .await?;
+    rows::all(found, rows::resource)
+}
+
+pub(crate) async fn count<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    account_id: &str,
+    region: &str,
+    kind: &str,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3",
+    )
+    .bind(account_id)
+    .bind(region)
+    .bind(kind)
+    .fetch_one(e)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+pub(crate) async fn children<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    account_id: &str,
+    parent_id: &str,
+) -> Result<Vec<ResourceRow>, StoreError> {
+    let found = sqlx::query(concat!(
+        "SELECT ",
+        resource_cols!(),
+        " FROM resources WHERE account_id = $1 AND parent_id = $2 ORDER BY id"
+    ))
+    .bind(account_id)
+    .bind(parent_id)
+    .fetch_all(e)
+    .await?;
+    rows::all(found, rows::resource)
+}
+
+/// Inserts `r` as given. [`StoreError::AlreadyExists`] if the ID is taken (in
+/// any account: IDs are global). `ON CONFLICT DO NOTHING` keeps a PostgreSQL
+/// transaction usable after a duplicate, unlike a unique-violation error.
+pub(crate) async fn insert(conn: &mut AnyConnection, r: &ResourceRow) -> Result<(), StoreError> {
+    let done = sqlx::query(concat!(
+        "INSERT INTO resources (",
+        resource_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
+    ))
+    .bind(&r.account_id)
+    .bind(&r.region)
+    .bind(&r.kind)
+    .bind(&r.id)
+    .bind(&r.parent_id)
+    .bind(r.generation)
+    .bind(&r.body)
+    .bind(millis(&r.created_at))
+    .bind(millis(&r.updated_at))
+    .execute(conn)
+    .await?;
+    match done.rows_affected() {
+        0 => Err(StoreError::AlreadyExists),
+        _ => Ok(()),
+    }
+}
+
+/// Compare-and-swap on the generation; returns the new generation.
+pub(crate) async fn update(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+    expected_generation: i64,
+    body: &str,
+) -> Result<i64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE resources SET body = $1, generation = generation + 1, updated_at = $2 \
+         WHERE id = $3 AND account_id = $4 AND generation = $5",
+    )
+    .bind(body)
+    .bind(millis(&chrono::Utc::now()))
+    .bind(id)
+    .bind(account_id)
+    .bind(expected_generation)
+    .execute(&mut *conn)
+    .await?;
+    match done.rows_affected() {
+        0 => Err(missing_or_stale(conn, account_id, id).await),
+        _ => Ok(expected_generation + 1),
+    }
+}
+
+/// Deletes if the generation still matches.
+pub(crate) async fn delete(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+    expected_generation: i64,
+) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("DELETE FROM resources WHERE id = $1 AND account_id = $2 AND generation = $3")
+            .bind(id)
+            .bind(account_id)
+            .bind(expected_generation)
+            .execute(&mut *conn)
+            .await?;
+    match done.rows_affected() {
+        0 => Err(missing_or_stale(conn, account_id, id).await),
+        _ => Ok(()),
+    }
+}
+
+/// Why a guarded write matched no row: the row is gone (NotFound) or its
+/// generation moved on (Conflict).
+async fn missing_or_stale(conn: &mut AnyConnection, account_id: &str, id: &str) -> StoreError {
+    let exists = sqlx::query("SELECT generation FROM resources WHERE id = $1 AND account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(conn)
+        .await;
+    match exists {
+        Ok(Some(_)) => StoreError::Conflict,
+        Ok(None) => StoreError::NotFound,
+        Err(e) => StoreError::from_sqlx(e),
+    }
+}
