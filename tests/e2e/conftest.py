@@ -18,7 +18,6 @@ Environment:
 
 from __future__ import annotations
 
-import configparser
 import datetime as dt
 import json
 import os
