@@ -6,6 +6,7 @@
 
 pub mod region;
 pub mod resource;
+pub mod retry;
 pub mod tags;
 pub mod vpc;
 

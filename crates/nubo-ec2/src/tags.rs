@@ -72,11 +72,11 @@ fn with_tags(row: &ResourceRow, tags: &TagSet) -> Result<String, Error> {
 
 impl Ec2Service {
     /// Applies `change` to the tags of every resource in `ids`, all or nothing.
-    async fn retag(
+    pub(crate) async fn retag_once(
         &self,
         scope: &RequestScope,
         ids: &[String],
-        change: impl Fn(&mut TagSet),
+        change: &(dyn Fn(&mut TagSet) + Sync),
     ) -> Result<(), Error> {
         if ids.is_empty() {
             return Err(Error::MissingParameter("ResourceId".into()));

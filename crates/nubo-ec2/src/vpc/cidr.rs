@@ -60,7 +60,7 @@ pub fn check_secondary_cidr(vpc: &Vpc, new: &Ipv4Cidr, quota: usize) -> Result<(
 
 impl Ec2Service {
     /// Adds a secondary IPv4 block; returns the VPC ID and the new association.
-    pub async fn associate_vpc_cidr_block(
+    pub(crate) async fn associate_vpc_cidr_block_once(
         &self,
         scope: &RequestScope,
         id: &ResourceId,
@@ -83,7 +83,7 @@ impl Ec2Service {
 
     /// Removes a secondary IPv4 block by association ID; returns the VPC ID
     /// and the association as it leaves (`disassociating`).
-    pub async fn disassociate_vpc_cidr_block(
+    pub(crate) async fn disassociate_vpc_cidr_block_once(
         &self,
         scope: &RequestScope,
         association_id: &str,

@@ -91,7 +91,11 @@ pub fn parse_vpc_id(text: &str) -> Result<ResourceId, Error> {
 }
 
 impl Ec2Service {
-    pub async fn create_vpc(&self, scope: &RequestScope, input: CreateVpc) -> Result<Vpc, Error> {
+    pub(crate) async fn create_vpc_once(
+        &self,
+        scope: &RequestScope,
+        input: CreateVpc,
+    ) -> Result<Vpc, Error> {
         let cidr = parse_vpc_cidr(&input.cidr_block)?;
         if input.amazon_provided_ipv6 {
             return Err(Error::invalid(
@@ -169,7 +173,11 @@ impl Ec2Service {
         Ok(page.apply(vpcs, |v| v.id.as_str()))
     }
 
-    pub async fn delete_vpc(&self, scope: &RequestScope, id: &ResourceId) -> Result<(), Error> {
+    pub(crate) async fn delete_vpc_once(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+    ) -> Result<(), Error> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, id).await?;
         let children = tx
@@ -198,7 +206,7 @@ impl Ec2Service {
     }
 
     /// `ModifyVpcAttribute`: one attribute per call, as on AWS.
-    pub async fn modify_vpc_attribute(
+    pub(crate) async fn modify_vpc_attribute_once(
         &self,
         scope: &RequestScope,
         id: &ResourceId,
