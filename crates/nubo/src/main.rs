@@ -2,6 +2,7 @@
 //! capability lives in the library crates.
 
 mod account;
+mod audit;
 mod config;
 mod server;
 
@@ -31,6 +32,8 @@ enum Command {
         #[command(subcommand)]
         command: account::AccountCommand,
     },
+    /// Show the audit log of mutating API calls, newest first.
+    Audit(audit::AuditArgs),
 }
 
 /// How commands print results.
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Server(args) => server::run(&cli.global, args).await,
             Command::Account { command } => account::run(&cli.global, command).await,
+            Command::Audit(args) => audit::run(&cli.global, args).await,
         }
     });
     match result {
