@@ -28,6 +28,16 @@ impl Service {
         }
     }
 
+    /// The service whose Query API has this `Version`.
+    pub fn from_version(version: &str) -> Option<Service> {
+        match version {
+            "2016-11-15" => Some(Service::Ec2),
+            "2010-05-08" => Some(Service::Iam),
+            "2011-06-15" => Some(Service::Sts),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Service::Ec2 => "ec2",

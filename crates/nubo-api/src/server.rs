@@ -206,16 +206,6 @@ async fn process(
         body: &body,
     };
 
-    let auth = sigv4::parse_auth(&http)?.ok_or(Error::MissingAuthenticationToken)?;
-    let service = Service::from_scope(&auth.credential.service);
-    outcome.service = service;
-    let service = service.ok_or_else(|| {
-        Error::InvalidAction(format!(
-            "service '{}' in the credential scope",
-            auth.credential.service
-        ))
-    })?;
-
     // Parameters: the URL query, then a form body (which wins).
     let mut params = Params::parse(&query)?;
     if parts.method == Method::POST && !body.is_empty() {
@@ -223,6 +213,19 @@ async fn process(
             .map_err(|_| Error::invalid("The request body is not valid UTF-8."))?;
         params.merge(Params::parse(text)?);
     }
+    // Until the signature names the service, the API version tells which
+    // envelope a pre-authentication error should use.
+    outcome.service = params.get("Version").and_then(Service::from_version);
+
+    let auth = sigv4::parse_auth(&http)?.ok_or(Error::MissingAuthenticationToken)?;
+    let service = Service::from_scope(&auth.credential.service);
+    outcome.service = service.or(outcome.service);
+    let service = service.ok_or_else(|| {
+        Error::InvalidAction(format!(
+            "service '{}' in the credential scope",
+            auth.credential.service
+        ))
+    })?;
     let action_name = params.required("Action")?.to_string();
     outcome.action = Action::parse(service, &action_name);
 
