@@ -281,7 +281,12 @@ class Nubo:
     # ---- process lifecycle ------------------------------------------------------------
 
     def _db_args(self) -> list[str]:
-        return ["--database-url", self.database_url] if self.database_url else []
+        # An empty configuration file keeps a machine's /etc/nubo/nubo.toml out of the test.
+        config = self.workdir / "nubo.toml"
+        if not config.exists():
+            config.write_text("# e2e: defaults only\n")
+        db = ["--database-url", self.database_url] if self.database_url else []
+        return ["--config", str(config), *db]
 
     def _base_env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NUBO_")}
