@@ -259,3 +259,18 @@ def test_iam_with_aws_cli(nubo, tmp_path):
     with pytest.raises(AwsCliError) as info:
         nubo.aws("iam", "get-user", "--user-name", name)
     assert info.value.code == "NoSuchEntity", info.value.stderr
+
+
+def test_inline_user_policy_size_quota(iam, user):
+    # Inline user policies are limited to 2,048 characters (whitespace excluded).
+    big = {"Version": "2012-10-17",
+           "Statement": [allow([f"ec2:DescribeThing{i:04}" for i in range(120)])]}
+    assert len(json.dumps(big, separators=(",", ":"))) > 2048
+    expect_error("LimitExceeded", iam.put_user_policy, UserName=user["UserName"], PolicyName="big",
+                 PolicyDocument=json.dumps(big), status=409)
+    assert iam.list_user_policies(UserName=user["UserName"])["PolicyNames"] == []
+
+
+def test_policy_name_validation(iam, user):
+    expect_error("ValidationError", iam.put_user_policy, UserName=user["UserName"],
+                 PolicyName="no spaces allowed", PolicyDocument=policy_doc(allow("ec2:*")))

@@ -207,3 +207,32 @@ def test_denied_with_aws_cli(nubo):
         nubo.aws("iam", "list-users", creds=u.creds)
     assert info.value.code == "AccessDenied", info.value.stderr
     nubo.aws("ec2", "describe-regions", creds=u.creds)
+
+
+def test_create_vpc_authorized_by_vpc_arn_pattern(nubo, cleanup):
+    # CreateVpc's resource is the new VPC: arn:aws:ec2:<region>:<account>:vpc/*.
+    acct = nubo.admin.account_id
+    u = nubo.make_user(policy_doc(allow("ec2:CreateVpc", f"arn:aws:ec2:us-east-1:{acct}:vpc/*")))
+    vpc_id = nubo.client("ec2", u.creds).create_vpc(CidrBlock="10.15.0.0/16")["Vpc"]["VpcId"]
+    cleanup(lambda: nubo.client("ec2").delete_vpc(VpcId=vpc_id))
+
+
+def test_arn_wildcards_in_region_and_account(nubo, make_vpc):
+    vpc_id = make_vpc("10.16.0.0/16")["VpcId"]
+    u = nubo.make_user(policy_doc(allow("ec2:CreateTags", "arn:aws:ec2:*:*:vpc/*")))
+    nubo.client("ec2", u.creds).create_tags(Resources=[vpc_id], Tags=[{"Key": "k", "Value": "v"}])
+
+
+def test_allow_for_another_accounts_arn_grants_nothing(nubo, make_vpc):
+    vpc_id = make_vpc("10.17.0.0/16")["VpcId"]
+    u = nubo.make_user(policy_doc(allow("ec2:CreateTags", f"arn:aws:ec2:us-east-1:000000000000:vpc/{vpc_id}")))
+    ec2_denied(nubo.client("ec2", u.creds).create_tags, Resources=[vpc_id],
+               Tags=[{"Key": "k", "Value": "v"}])
+
+
+def test_allow_for_another_region_grants_nothing(nubo, make_vpc):
+    vpc_id = make_vpc("10.18.0.0/16")["VpcId"]
+    acct = nubo.admin.account_id
+    u = nubo.make_user(policy_doc(allow("ec2:CreateTags", f"arn:aws:ec2:eu-west-1:{acct}:vpc/{vpc_id}")))
+    ec2_denied(nubo.client("ec2", u.creds).create_tags, Resources=[vpc_id],
+               Tags=[{"Key": "k", "Value": "v"}])

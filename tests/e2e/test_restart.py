@@ -79,3 +79,14 @@ def test_restart_is_clean(nubo, needs_own_server):
     assert status == 0, f"server exited with {status} on SIGTERM; log:\n{nubo.log()[-4000:]}"
     nubo.start()
     assert nubo.get("/healthz").status == 200
+
+
+def test_acknowledged_writes_survive_kill_9(nubo, needs_own_server, cleanup):
+    ec2 = nubo.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.45.0.0/16")["Vpc"]["VpcId"]
+    cleanup(lambda: nubo.client("ec2").delete_vpc(VpcId=vpc_id))
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "acked", "Value": "yes"}])
+    nubo.kill()   # SIGKILL: no shutdown hook runs
+    nubo.start()
+    [vpc] = nubo.client("ec2").describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+    assert tags_of(vpc) == {"acked": "yes"}

@@ -145,3 +145,19 @@ def test_vpc_ids_are_unique_across_accounts(nubo, tenants, cleanup):
             cleanup(lambda e=ec2, v=vpc_id: e.delete_vpc(VpcId=v))
             ids.append(vpc_id)
     assert len(set(ids)) == len(ids)
+
+
+def test_pagination_token_of_one_account_reveals_nothing_to_another(nubo, tenants, cleanup):
+    a, b = tenants
+    ea, eb = nubo.client("ec2", a.creds), nubo.client("ec2", b.creds)
+    for i in range(6):
+        vpc_id = ea.create_vpc(CidrBlock=f"10.{i}.0.0/16")["Vpc"]["VpcId"]
+        cleanup(lambda v=vpc_id: ea.delete_vpc(VpcId=v))
+    mine = {v["VpcId"] for v in ea.describe_vpcs()["Vpcs"]}
+    token = ea.describe_vpcs(MaxResults=5)["NextToken"]
+    try:
+        page = eb.describe_vpcs(MaxResults=5, NextToken=token)
+    except ClientError as exc:
+        assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 400, exc.response
+        return
+    assert not ({v["VpcId"] for v in page["Vpcs"]} & mine)
