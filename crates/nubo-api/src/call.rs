@@ -71,9 +71,8 @@ pub struct Call {
 }
 
 impl Call {
-    /// Authorizes `action` (e.g. `ec2:CreateVpc`) on `resources`, then answers
-    /// `DryRun=true` with `DryRunOperation`: every action passes through here
-    /// before it changes or reveals anything.
+    /// Authorizes `action` (e.g. `ec2:CreateVpc`) on `resources`: every action
+    /// passes through here before it changes or reveals anything.
     pub async fn authorize(
         &self,
         api: &Api,
@@ -86,11 +85,7 @@ impl Call {
             region: &self.scope.region,
             source_ip: self.source_ip.as_deref(),
         };
-        api.iam.authorize(&self.principal, &req).await?;
-        if self.params.bool("DryRun")?.unwrap_or(false) {
-            return Err(Error::DryRunOperation);
-        }
-        Ok(())
+        api.iam.authorize(&self.principal, &req).await
     }
 
     /// `arn:aws:ec2:<region>:<account>:<type>/<id>`.

@@ -253,6 +253,7 @@ async fn process(
         scope: RequestScope {
             account: principal.account_id.clone(),
             region,
+            dry_run: service == Service::Ec2 && params.bool("DryRun")?.unwrap_or(false),
         },
         principal,
         params,

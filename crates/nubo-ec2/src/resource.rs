@@ -35,6 +35,29 @@ impl Default for Limits {
 pub struct RequestScope {
     pub account: AccountId,
     pub region: String,
+    /// `DryRun=true`: validate everything, change nothing, answer `DryRunOperation`.
+    pub dry_run: bool,
+}
+
+impl RequestScope {
+    pub fn new(account: AccountId, region: impl Into<String>) -> Self {
+        RequestScope {
+            account,
+            region: region.into(),
+            dry_run: false,
+        }
+    }
+}
+
+/// Ends a write: commits it, or for a dry run rolls it back and reports that
+/// the request would have succeeded. Every mutating operation ends here, so a
+/// dry run passes through exactly the validation a real call does.
+pub(crate) async fn commit(tx: Tx, scope: &RequestScope) -> Result<(), Error> {
+    if scope.dry_run {
+        tx.rollback().await.map_err(store_err)?;
+        return Err(Error::DryRunOperation);
+    }
+    tx.commit().await.map_err(store_err)
 }
 
 /// The EC2 application service.

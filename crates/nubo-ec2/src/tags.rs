@@ -110,7 +110,7 @@ impl Ec2Service {
             .await
             .map_err(store_err)?;
         }
-        tx.commit().await.map_err(store_err)
+        crate::resource::commit(tx, scope).await
     }
 
     pub async fn create_tags(

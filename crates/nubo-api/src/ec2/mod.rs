@@ -57,6 +57,85 @@ impl Ec2Action {
     }
 }
 
+/// Parameters every EC2 request may carry besides its action's own.
+const COMMON_PARAMS: &[&str] = &[
+    "Action",
+    "Version",
+    "DryRun",
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+
+/// The top-level parameter names of each action, as the EC2 protocol spells
+/// them on the wire (botocore's `locationName`, capitalized).
+fn action_params(action: Ec2Action) -> &'static [&'static str] {
+    match action {
+        Ec2Action::DescribeRegions => &["RegionName", "AllRegions", "Filter"],
+        Ec2Action::DescribeAvailabilityZones => {
+            &["ZoneName", "ZoneId", "AllAvailabilityZones", "Filter"]
+        }
+        Ec2Action::DescribeAccountAttributes => &["AttributeName"],
+        Ec2Action::CreateVpc => &[
+            "CidrBlock",
+            "Ipv6Pool",
+            "Ipv6CidrBlock",
+            "Ipv4IpamPoolId",
+            "Ipv4NetmaskLength",
+            "Ipv6IpamPoolId",
+            "Ipv6NetmaskLength",
+            "Ipv6CidrBlockNetworkBorderGroup",
+            "VpcEncryptionControl",
+            "TagSpecification",
+            "InstanceTenancy",
+            "AmazonProvidedIpv6CidrBlock",
+        ],
+        Ec2Action::DescribeVpcs => &["Filter", "VpcId", "NextToken", "MaxResults"],
+        Ec2Action::DeleteVpc => &["VpcId"],
+        Ec2Action::ModifyVpcAttribute => &[
+            "VpcId",
+            "EnableDnsHostnames",
+            "EnableDnsSupport",
+            "EnableNetworkAddressUsageMetrics",
+        ],
+        Ec2Action::DescribeVpcAttribute => &["Attribute", "VpcId"],
+        Ec2Action::AssociateVpcCidrBlock => &[
+            "VpcId",
+            "CidrBlock",
+            "Ipv6CidrBlockNetworkBorderGroup",
+            "Ipv6Pool",
+            "Ipv6CidrBlock",
+            "Ipv4IpamPoolId",
+            "Ipv4NetmaskLength",
+            "Ipv6IpamPoolId",
+            "Ipv6NetmaskLength",
+            "AmazonProvidedIpv6CidrBlock",
+        ],
+        Ec2Action::DisassociateVpcCidrBlock => &["AssociationId"],
+        Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
+        Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
+    }
+}
+
+/// Refuses parameters the action does not define, as EC2 does.
+fn check_known_params(call: &Call, action: Ec2Action) -> Result<(), Error> {
+    let known = action_params(action);
+    for key in call.params.keys() {
+        let top = key.split('.').next().unwrap_or(key);
+        if !COMMON_PARAMS.contains(&top) && !known.contains(&top) {
+            return Err(Error::client(
+                "UnknownParameter",
+                format!("The parameter {top} is not recognized"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The ARNs `action` is authorized against. Reading them may fail with the
 /// same `MissingParameter` the handler would give, so validation comes first.
 fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
@@ -93,11 +172,23 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
     }
 }
 
-/// Authorizes and runs one EC2 call; returns the response document.
+/// Authorizes and runs one EC2 call (honouring `DryRun`); returns the response document.
 pub async fn handle(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Error> {
+    check_known_params(call, action)?;
     let arns = target_arns(call, action)?;
     call.authorize(api, &format!("ec2:{}", action.name()), &arns)
         .await?;
+    let result = run(api, call, action).await;
+    // A dry run validates exactly as a real call does: mutating operations
+    // roll back at their commit point and answer `DryRunOperation` themselves;
+    // a read that would have succeeded is answered the same way here.
+    match result {
+        Ok(_) if call.scope.dry_run => Err(Error::DryRunOperation),
+        other => other,
+    }
+}
+
+async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Error> {
     match action {
         Ec2Action::DescribeRegions => region::describe_regions(api, call).await,
         Ec2Action::DescribeAvailabilityZones => {

@@ -112,7 +112,16 @@ pub async fn describe_vpc_attribute(api: &Api, call: &mut Call) -> Result<String
 pub async fn associate_vpc_cidr_block(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
     let id = parse_vpc_id(p.required("VpcId")?)?;
-    if p.bool("AmazonProvidedIpv6CidrBlock")?.unwrap_or(false) || p.contains("Ipv6CidrBlock") {
+    if p.bool("AmazonProvidedIpv6CidrBlock")?.unwrap_or(false)
+        || [
+            "Ipv6CidrBlock",
+            "Ipv6Pool",
+            "Ipv6IpamPoolId",
+            "Ipv4IpamPoolId",
+        ]
+        .iter()
+        .any(|k| p.contains(k))
+    {
         return Err(Error::invalid(
             "IPv6 CIDR blocks are not supported by this Nubo installation.",
         ));

@@ -77,7 +77,7 @@ impl Ec2Service {
         };
         vpc.value.cidr_associations.push(association.clone());
         update_in_tx(&mut tx, scope, &vpc).await?;
-        tx.commit().await.map_err(store_err)?;
+        crate::resource::commit(tx, scope).await?;
         Ok(association)
     }
 
@@ -124,7 +124,7 @@ impl Ec2Service {
         }
         let mut removed = vpc.value.cidr_associations.remove(index);
         update_in_tx(&mut tx, scope, &vpc).await?;
-        tx.commit().await.map_err(store_err)?;
+        crate::resource::commit(tx, scope).await?;
         removed.state = CidrState::Disassociating;
         Ok((vpc.value.id, removed))
     }

@@ -146,7 +146,7 @@ impl Ec2Service {
         tx.insert_resource(&new_row(scope, &vpc)?)
             .await
             .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)?;
+        crate::resource::commit(tx, scope).await?;
         Ok(vpc)
     }
 
@@ -192,7 +192,7 @@ impl Ec2Service {
         tx.delete_resource(scope.account.as_str(), id.as_str(), vpc.generation)
             .await
             .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)
+        crate::resource::commit(tx, scope).await
     }
 
     pub async fn describe_vpc_attribute(
@@ -227,7 +227,7 @@ impl Ec2Service {
         }
         attribute.set(&mut vpc.value, value);
         update_in_tx(&mut tx, scope, &vpc).await?;
-        tx.commit().await.map_err(store_err)
+        crate::resource::commit(tx, scope).await
     }
 }
 
