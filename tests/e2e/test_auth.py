@@ -5,8 +5,13 @@ import datetime as dt
 import re
 from unittest import mock
 
+import urllib.parse
+
 import botocore
+import botocore.auth
+import botocore.credentials
 import pytest
+from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 from conftest import AwsCliError, Creds, allow, expect_error, policy_doc
@@ -166,3 +171,37 @@ def test_aws_cli_with_bad_secret_fails(nubo):
     ident = nubo.aws("sts", "get-caller-identity")
     assert ident["Account"] == nubo.admin.account_id
 
+
+
+def _signed_then_tampered(nubo, service, params, tamper):
+    body = urllib.parse.urlencode({**params, "Version": {"ec2": "2016-11-15", "iam": "2010-05-08"}[service]})
+    req = AWSRequest(method="POST", url=nubo.endpoint + "/", data=body,
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(
+        nubo.admin.access_key_id, nubo.admin.secret_access_key), service, "us-east-1").add_auth(req)
+    prepared = req.prepare()
+    headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+    body, headers = tamper(prepared.body if isinstance(prepared.body, str) else prepared.body.decode(), headers)
+    return nubo.http("POST", prepared.url, body, headers)
+
+
+def test_tampered_body_is_rejected(nubo):
+    ok = _signed_then_tampered(nubo, "ec2", {"Action": "DescribeVpcs"}, lambda b, h: (b, h))
+    assert ok.status == 200, ok.body   # control: untampered passes
+    r = _signed_then_tampered(nubo, "ec2", {"Action": "CreateVpc", "CidrBlock": "10.0.0.0/16"},
+                              lambda b, h: (b.replace("10.0.0.0", "10.9.0.0"), h))
+    assert r.status == 401 and r.code == "AuthFailure", r.body
+    r = _signed_then_tampered(nubo, "iam", {"Action": "CreateUser", "UserName": "tampered-a"},
+                              lambda b, h: (b.replace("tampered-a", "tampered-b"), h))
+    assert r.status == 403 and r.code == "SignatureDoesNotMatch", r.body
+    expect_error("NoSuchEntity", nubo.client("iam").get_user, UserName="tampered-b")
+
+
+def test_tampered_signed_header_is_rejected(nubo):
+    def retime(body, headers):
+        headers = dict(headers)
+        stamp = headers["X-Amz-Date"]   # e.g. 20261123T125000Z: move it by one second
+        headers["X-Amz-Date"] = stamp[:-3] + ("01Z" if stamp.endswith("00Z") else "00Z")
+        return body, headers
+    r = _signed_then_tampered(nubo, "ec2", {"Action": "DescribeVpcs"}, retime)
+    assert r.status == 401 and r.code == "AuthFailure", r.body

@@ -274,3 +274,19 @@ def test_inline_user_policy_size_quota(iam, user):
 def test_policy_name_validation(iam, user):
     expect_error("ValidationError", iam.put_user_policy, UserName=user["UserName"],
                  PolicyName="no spaces allowed", PolicyDocument=policy_doc(allow("ec2:*")))
+
+
+def test_self_service_keys_without_user_name(nubo, iam):
+    # Without UserName, IAM acts on the user who signed the request.
+    acct = nubo.admin.account_id
+    actions = ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:DeleteAccessKey"]
+    u = nubo.make_user(policy_doc(allow(actions, f"arn:aws:iam::{acct}:user/*")))
+    uiam = nubo.client("iam", u.creds)
+    listed = uiam.list_access_keys()["AccessKeyMetadata"]
+    assert [(k["UserName"], k["AccessKeyId"]) for k in listed] == [(u.name, u.creds.access_key_id)]
+    second = uiam.create_access_key()["AccessKey"]
+    assert second["UserName"] == u.name
+    assert {k["AccessKeyId"] for k in iam.list_access_keys(UserName=u.name)["AccessKeyMetadata"]} == {
+        u.creds.access_key_id, second["AccessKeyId"]}
+    uiam.delete_access_key(AccessKeyId=second["AccessKeyId"])
+    assert len(iam.list_access_keys(UserName=u.name)["AccessKeyMetadata"]) == 1
