@@ -9,7 +9,7 @@ use crate::{AuditRecord, Store, StoreError};
 impl Store {
     /// Appends a record outside any transaction (failed or read-only calls).
     pub async fn record_audit(&self, r: &AuditRecord) -> Result<(), StoreError> {
-        let _guard = self.write_lock().await;
+        let _guard = self.write_lock().await?;
         insert(self.pool(), r).await
     }
 

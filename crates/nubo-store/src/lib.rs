@@ -24,6 +24,7 @@ mod error;
 mod iam;
 mod migrate;
 mod resources;
+mod retry;
 mod rows;
 mod tx;
 
@@ -35,6 +36,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use error::StoreError;
+pub use retry::{Retryable, TxFuture, TX_ATTEMPTS};
 pub use rows::{now, AccessKeyRow, AccountRow, AuditRecord, ResourceRow, UserPolicyRow, UserRow};
 pub use tx::Tx;
 
@@ -73,6 +75,10 @@ impl std::fmt::Debug for Store {
 const PG_POOL_SIZE: u32 = 16;
 /// SQLite connections: readers run concurrently in WAL mode, writers take turns.
 const SQLITE_POOL_SIZE: u32 = 8;
+
+/// How long a SQLite writer waits for the process's writer lock before giving
+/// up with [`StoreError::Conflict`] (transactions take milliseconds).
+const WRITER_WAIT: Duration = Duration::from_secs(10);
 
 /// Per-connection SQLite settings. `journal_mode` is a property of the file
 /// and is set once in [`Store::open`].
@@ -131,7 +137,7 @@ impl Store {
     /// Starts a write transaction. On SQLite this waits for the process's
     /// other write transactions to finish.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let guard = self.write_lock().await;
+        let guard = self.write_lock().await?;
         let begin = match self.inner.backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN ISOLATION LEVEL SERIALIZABLE",
@@ -154,17 +160,31 @@ impl Store {
         &self.inner.pool
     }
 
-    /// Held around single-statement writes (SQLite only; PostgreSQL needs none).
-    pub(crate) async fn write_lock(&self) -> Option<OwnedMutexGuard<()>> {
+    /// Held around single-statement writes and by every [`Tx`] (SQLite only;
+    /// PostgreSQL needs none). Waiting is bounded: a task that holds a `Tx`
+    /// and then calls a `Store` write would otherwise wait for itself forever.
+    pub(crate) async fn write_lock(&self) -> Result<Option<OwnedMutexGuard<()>>, StoreError> {
         match self.inner.backend {
-            Backend::Sqlite => Some(self.inner.writer.clone().lock_owned().await),
-            Backend::Postgres => None,
+            Backend::Sqlite => {
+                let lock = self.inner.writer.clone().lock_owned();
+                match tokio::time::timeout(WRITER_WAIT, lock).await {
+                    Ok(guard) => Ok(Some(guard)),
+                    Err(_) => {
+                        tracing::warn!(
+                            "waited {WRITER_WAIT:?} for the SQLite writer lock; is a Tx held \
+                             across a Store write in the same task?"
+                        );
+                        Err(StoreError::Conflict)
+                    }
+                }
+            }
+            Backend::Postgres => Ok(None),
         }
     }
 
     /// Runs one writing statement under the write lock; returns rows affected.
     pub(crate) async fn write<'q>(&self, q: AnyQuery<'q>) -> Result<u64, StoreError> {
-        let _guard = self.write_lock().await;
+        let _guard = self.write_lock().await?;
         let done = q
             .execute(self.pool())
             .await

@@ -100,3 +100,51 @@ pub async fn two_stores_on_one_database_lose_no_update(db: &TestDb) {
     eprintln!("{:?}: {retries} retries", db.kind());
     other.close().await;
 }
+
+pub async fn transaction_helper_retries_conflicts(db: &TestDb) {
+    setup(&db.store).await;
+    let handles: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                for _ in 0..INCREMENTS {
+                    store
+                        .transaction(|tx| {
+                            Box::pin(async move {
+                                let row = tx.get_resource(A, "ctr-1").await?;
+                                let row = row.ok_or(StoreError::NotFound)?;
+                                let body: serde_json::Value =
+                                    serde_json::from_str(&row.body).unwrap();
+                                let n = body["n"].as_i64().unwrap() + 1;
+                                let body = serde_json::json!({ "n": n }).to_string();
+                                tx.update_resource(A, "ctr-1", row.generation, &body).await
+                            })
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_count(&db.store).await;
+
+    // Any other error ends the attempt at once, and its writes are rolled back.
+    let mut calls = 0;
+    let result: Result<(), StoreError> = db
+        .store
+        .transaction(|tx| {
+            calls += 1;
+            Box::pin(async move {
+                tx.insert_resource(&resource(A, R, "vpc", "vpc-x", None))
+                    .await?;
+                Err(StoreError::NotFound)
+            })
+        })
+        .await;
+    assert!(matches!(result, Err(StoreError::NotFound)));
+    assert_eq!(calls, 1);
+    assert_eq!(db.store.get_resource(A, "vpc-x").await.unwrap(), None);
+}

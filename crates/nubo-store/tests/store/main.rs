@@ -29,6 +29,7 @@ harness::suite!(
     resources::duplicate_insert_keeps_transaction_usable,
     concurrency::concurrent_increments_lose_no_update,
     concurrency::two_stores_on_one_database_lose_no_update,
+    concurrency::transaction_helper_retries_conflicts,
     audit::audit_is_newest_first_and_filtered,
     audit::audit_in_transaction_commits_with_it,
 );
