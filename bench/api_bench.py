@@ -1,0 +1,832 @@
+#!/usr/bin/env python3
+"""API benchmark for AWS-compatible EC2 endpoints (Nubo, Moto, ...).
+
+Drives the EC2 query API through boto3 (and, optionally, through a minimal raw
+HTTP client that signs with botocore's SigV4 signer but skips boto3's request
+building and response parsing) with N concurrent worker processes, and reports
+throughput plus end-to-end and HTTP-round-trip latency percentiles.
+
+Scenarios (run each against fresh server state; bench/run.sh does that):
+
+  baseline           DescribeRegions: the client floor (cheap server work).
+  create_vpc         CreateVpc x1000 with distinct CIDRs 10.x.y.0/24.
+  describe_vpcs      DescribeVpcs with 1000 VPCs present (seeded, untimed).
+  describe_vpcs_tag  DescribeVpcs Filter tag:team=blue, 1 in 10 of the
+                     1000 seeded VPCs tagged team=blue (the rest team=red).
+
+Latencies:
+  end-to-end      the whole client call (boto3: serialize + sign + HTTP +
+                  parse; raw: sign + HTTP + a byte count of the body).
+  HTTP round trip from just before the request is written to the socket to
+                  the last byte of the response body (boto3: botocore events
+                  `before-send` -> `before-parse`), i.e. server time plus
+                  loopback and HTTP-library overhead, without serialization,
+                  signing or XML parsing on the client.
+
+Only loopback endpoints are accepted. Each measured phase is bounded in both
+call count and time (--max-seconds), so a slow server cannot stall a run.
+
+Examples:
+  bench/api_bench.py --endpoint http://127.0.0.1:5000 --access-key x \\
+      --secret-key y --label moto --scenarios create_vpc --json out.json
+  bench/api_bench.py --report moto.json nubo.json --markdown table.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import ipaddress
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import re
+import socket
+import statistics
+import sys
+import time
+from urllib.parse import urlencode, urlparse
+
+SCENARIOS = ["baseline", "create_vpc", "describe_vpcs", "describe_vpcs_tag"]
+CLIENTS = ["boto3", "raw"]
+EC2_API_VERSION = "2016-11-15"
+
+SCENARIO_TITLES = {
+    "baseline": "DescribeRegions (client floor)",
+    "create_vpc": "CreateVpc x1000",
+    "describe_vpcs": "DescribeVpcs, 1000 VPCs",
+    "describe_vpcs_tag": "DescribeVpcs tag:team=blue, 1000 VPCs",
+}
+
+# CIDRs: every batch of VPCs (a create_vpc phase, or a seeding) takes the
+# next free block of second octets, so VPC i of the first batch is
+# 10.(i // 256).(i % 256).0/24 and no two VPCs of one run share a CIDR.
+
+
+class CidrAllocator:
+    def __init__(self):
+        self.next_octet = 0
+
+    def take(self, n: int) -> int:
+        base = self.next_octet
+        self.next_octet += max(1, math.ceil(n / 256))
+        if self.next_octet > 256:
+            raise RuntimeError("out of 10.x.y.0/24 CIDRs: too many VPC batches in one run")
+        return base
+
+
+def cidr_for(i: int, base: int) -> str:
+    return f"10.{base + i // 256}.{i % 256}.0/24"
+
+
+def check_loopback(endpoint: str) -> None:
+    host = urlparse(endpoint).hostname or ""
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    sys.exit(f"api_bench: refusing non-loopback endpoint {endpoint!r} (only 127.0.0.0/8, ::1, localhost)")
+
+
+# --------------------------------------------------------------------------
+# Clients
+# --------------------------------------------------------------------------
+
+
+class Boto3Client:
+    """One boto3 EC2 client; times each HTTP round trip via botocore events."""
+
+    name = "boto3"
+
+    def __init__(self, cfg: dict):
+        import boto3
+        from botocore.config import Config
+
+        self._rt = 0.0
+        self._t0 = None
+        self.pages = 0
+        self.client = boto3.client(
+            "ec2",
+            endpoint_url=cfg["endpoint"],
+            aws_access_key_id=cfg["access_key"],
+            aws_secret_access_key=cfg["secret_key"],
+            region_name=cfg["region"],
+            config=Config(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=120,
+                max_pool_connections=2,
+            ),
+        )
+        ev = self.client.meta.events
+        ev.register("before-send.ec2", self._before_send)
+        ev.register("before-parse.ec2", self._before_parse)
+
+    def _before_send(self, **_kw):
+        self._t0 = time.perf_counter()
+        return None  # never short-circuit the send
+
+    def _before_parse(self, **_kw):
+        if self._t0 is not None:
+            self._rt += time.perf_counter() - self._t0
+            self._t0 = None
+
+    def _call(self, fn, **kw):
+        """Run one logical call; returns (result, http_round_trip_seconds)."""
+        self._rt = 0.0
+        self._t0 = None
+        out = fn(**kw)
+        return out, self._rt
+
+    def describe_regions(self):
+        r, rt = self._call(self.client.describe_regions)
+        return len(r.get("Regions", [])), rt
+
+    def create_vpc(self, cidr: str, tags: list | None = None):
+        kw = {"CidrBlock": cidr}
+        if tags:
+            kw["TagSpecifications"] = [{"ResourceType": "vpc", "Tags": tags}]
+        r, rt = self._call(self.client.create_vpc, **kw)
+        return r["Vpc"]["VpcId"], rt
+
+    def create_tags(self, ids: list, tags: list):
+        _r, rt = self._call(self.client.create_tags, Resources=ids, Tags=tags)
+        return None, rt
+
+    def describe_vpcs(self, filters: list | None = None):
+        """All pages of DescribeVpcs; returns (vpc_count, total_rt, pages)."""
+        kw = {"Filters": filters} if filters else {}
+        count, rt_total, pages = 0, 0.0, 0
+        while True:
+            r, rt = self._call(self.client.describe_vpcs, **kw)
+            count += len(r.get("Vpcs", []))
+            rt_total += rt
+            pages += 1
+            tok = r.get("NextToken")
+            if not tok:
+                return count, rt_total, pages
+            kw["NextToken"] = tok
+
+
+class RawClient:
+    """Minimal EC2 query client: http.client keep-alive + botocore SigV4 signing.
+
+    No boto3 request building or XML parsing: the response body is only
+    scanned for item counts and nextToken. This removes most client-side
+    Python cost so the figures are closer to the server's own speed.
+    """
+
+    name = "raw"
+
+    def __init__(self, cfg: dict):
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        self._AWSRequest = AWSRequest
+        self._signer = SigV4Auth(Credentials(cfg["access_key"], cfg["secret_key"]), "ec2", cfg["region"])
+        u = urlparse(cfg["endpoint"])
+        self._host = u.hostname
+        self._port = u.port or 80
+        self._url = f"http://{u.hostname}:{self._port}/"
+        self._conn = None
+
+    def _connection(self):
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(self._host, self._port, timeout=120)
+            self._conn.connect()
+            self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self._conn
+
+    def request(self, params: list):
+        """POST one signed query; returns (status, body, round_trip_seconds)."""
+        body = urlencode(params)
+        req = self._AWSRequest(
+            method="POST",
+            url=self._url,
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
+        self._signer.add_auth(req)
+        headers = dict(req.headers.items())
+        for attempt in (0, 1):
+            conn = self._connection()
+            try:
+                t0 = time.perf_counter()
+                conn.request("POST", "/", body=body.encode(), headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                rt = time.perf_counter() - t0
+                break
+            except (http.client.HTTPException, OSError):
+                # A server may close an idle keep-alive connection: reconnect once.
+                self._conn = None
+                if attempt:
+                    raise
+        if resp.getheader("connection", "").lower() == "close":
+            self._conn = None
+        return resp.status, data, rt
+
+    @staticmethod
+    def _check(status, data, what):
+        if status != 200:
+            m = re.search(rb"<Code>([^<]*)</Code>", data)
+            code = m.group(1).decode() if m else f"HTTP {status}"
+            raise RuntimeError(f"{what}: {code}: {data[:300]!r}")
+
+    def describe_regions(self):
+        status, data, rt = self.request([("Action", "DescribeRegions"), ("Version", EC2_API_VERSION)])
+        self._check(status, data, "DescribeRegions")
+        return data.count(b"<regionName>"), rt
+
+    def create_vpc(self, cidr: str, tags: list | None = None):
+        params = [("Action", "CreateVpc"), ("Version", EC2_API_VERSION), ("CidrBlock", cidr)]
+        if tags:
+            params += [("TagSpecification.1.ResourceType", "vpc")]
+            for j, t in enumerate(tags, 1):
+                params += [(f"TagSpecification.1.Tag.{j}.Key", t["Key"]), (f"TagSpecification.1.Tag.{j}.Value", t["Value"])]
+        status, data, rt = self.request(params)
+        self._check(status, data, "CreateVpc")
+        m = re.search(rb"<vpcId>([^<]*)</vpcId>", data)
+        return (m.group(1).decode() if m else None), rt
+
+    def create_tags(self, ids: list, tags: list):
+        params = [("Action", "CreateTags"), ("Version", EC2_API_VERSION)]
+        params += [(f"ResourceId.{j}", v) for j, v in enumerate(ids, 1)]
+        for j, t in enumerate(tags, 1):
+            params += [(f"Tag.{j}.Key", t["Key"]), (f"Tag.{j}.Value", t["Value"])]
+        status, data, rt = self.request(params)
+        self._check(status, data, "CreateTags")
+        return None, rt
+
+    def describe_vpcs(self, filters: list | None = None):
+        base = [("Action", "DescribeVpcs"), ("Version", EC2_API_VERSION)]
+        for i, f in enumerate(filters or [], 1):
+            base.append((f"Filter.{i}.Name", f["Name"]))
+            base += [(f"Filter.{i}.Value.{j}", v) for j, v in enumerate(f["Values"], 1)]
+        count, rt_total, pages, token = 0, 0.0, 0, None
+        while True:
+            params = base + ([("NextToken", token)] if token else [])
+            status, data, rt = self.request(params)
+            self._check(status, data, "DescribeVpcs")
+            rt_total += rt
+            pages += 1
+            # Each VPC item has exactly one <isDefault> element (nested items,
+            # e.g. CIDR associations, do not), so this counts VPCs.
+            count += data.count(b"<isDefault>")
+            m = re.search(rb"<nextToken>([^<]+)</nextToken>", data)
+            if not m:
+                return count, rt_total, pages
+            token = m.group(1).decode()
+
+
+def make_client(cfg: dict):
+    return {"boto3": Boto3Client, "raw": RawClient}[cfg["client"]](cfg)
+
+
+# --------------------------------------------------------------------------
+# Workers
+# --------------------------------------------------------------------------
+
+BLUE = [{"Name": "tag:team", "Values": ["blue"]}]
+
+
+def op_for(scenario: str, cidr_base: int = 0):
+    """Returns f(client, item) -> (items_returned, rt_seconds, pages)."""
+    if scenario == "baseline":
+        def f(c, _i):
+            n, rt = c.describe_regions()
+            return n, rt, 1
+    elif scenario == "create_vpc":
+        def f(c, i):
+            _vid, rt = c.create_vpc(cidr_for(i, cidr_base))
+            return 1, rt, 1
+    elif scenario == "describe_vpcs":
+        def f(c, _i):
+            return c.describe_vpcs()
+    elif scenario == "describe_vpcs_tag":
+        def f(c, _i):
+            return c.describe_vpcs(BLUE)
+    elif scenario == "seed":
+        def f(c, i):
+            vid, rt = c.create_vpc(cidr_for(i, cidr_base))
+            return vid, rt, 1
+    else:
+        raise ValueError(scenario)
+    return f
+
+
+def worker_main(cfg, scenario, items, barrier, out_q, max_seconds, widx):
+    res = {"widx": widx, "e2e": [], "rt": [], "returned": [], "pages": [], "errors": 0,
+           "error_samples": [], "t_start": None, "t_end": None, "truncated": False, "ids": []}
+    try:
+        client = make_client(cfg)
+        # Warm-up: open the connection, load botocore models, let the server
+        # initialise lazily-built state. Not measured.
+        client.describe_regions()
+    except Exception as e:  # noqa: BLE001
+        res["errors"] += 1
+        res["error_samples"].append(f"setup: {type(e).__name__}: {e}")
+        barrier.wait()
+        barrier.wait()
+        out_q.put(res)
+        return
+    f = op_for(scenario, cfg.get("cidr_base", 0))
+    barrier.wait()  # everyone is warmed up; the parent scrapes /metrics now
+    barrier.wait()  # go
+    t_start = time.monotonic()
+    deadline = t_start + max_seconds
+    for it in items:
+        if time.monotonic() >= deadline:
+            res["truncated"] = True
+            break
+        t0 = time.perf_counter()
+        try:
+            n, rt, pages = f(client, it)
+        except Exception as e:  # noqa: BLE001
+            res["errors"] += 1
+            if len(res["error_samples"]) < 3:
+                res["error_samples"].append(f"{type(e).__name__}: {str(e)[:300]}")
+            continue
+        res["e2e"].append(time.perf_counter() - t0)
+        res["rt"].append(rt)
+        res["pages"].append(pages)
+        if scenario == "seed":
+            res["ids"].append((it, n))
+        else:
+            res["returned"].append(n)
+    res["t_start"], res["t_end"] = t_start, time.monotonic()
+    out_q.put(res)
+
+
+def run_phase(cfg, scenario, n_items, workers, max_seconds, on_ready=None):
+    """Runs n_items operations spread over `workers` processes; returns raw worker results.
+
+    on_ready() is called once every worker is warmed up, just before they start.
+    """
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(workers + 1)
+    q = ctx.Queue()
+    procs = []
+    for w in range(workers):
+        items = list(range(w, n_items, workers))
+        p = ctx.Process(target=worker_main, args=(cfg, scenario, items, barrier, q, max_seconds, w), daemon=True)
+        p.start()
+        procs.append(p)
+    try:
+        barrier.wait(timeout=120)
+        if on_ready:
+            on_ready()
+        barrier.wait(timeout=120)
+    except Exception:  # noqa: BLE001 (BrokenBarrierError)
+        for p in procs:
+            p.terminate()
+        raise RuntimeError(f"{scenario}: workers did not get ready")
+    results = []
+    hard_deadline = time.monotonic() + max_seconds + 120
+    while len(results) < workers:
+        remaining = hard_deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            results.append(q.get(timeout=remaining))
+        except Exception:  # noqa: BLE001 (queue.Empty)
+            break
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.terminate()
+    if len(results) < workers:
+        raise RuntimeError(f"{scenario}: only {len(results)}/{workers} workers reported")
+    return results
+
+
+# --------------------------------------------------------------------------
+# Server-side latency from a Prometheus /metrics endpoint (Nubo has one:
+# nubo_request_duration_seconds{service,action} histogram). Optional.
+# --------------------------------------------------------------------------
+
+SCENARIO_ACTION = {"baseline": "DescribeRegions", "create_vpc": "CreateVpc",
+                   "describe_vpcs": "DescribeVpcs", "describe_vpcs_tag": "DescribeVpcs"}
+_PROM = re.compile(r'^nubo_request_duration_seconds_(bucket|sum|count)\{([^}]*)\}\s+(\S+)')
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape_metrics(endpoint):
+    """{action: {"le": {bound: cumulative count}, "sum": s, "count": n}} or None."""
+    u = urlparse(endpoint)
+    try:
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=5)
+        conn.request("GET", "/metrics")
+        resp = conn.getresponse()
+        text = resp.read().decode("utf-8", "replace")
+        conn.close()
+    except (OSError, http.client.HTTPException):
+        return None
+    if resp.status != 200 or "nubo_request_duration_seconds" not in text:
+        return None
+    out = {}
+    for line in text.splitlines():
+        m = _PROM.match(line)
+        if not m:
+            continue
+        kind, labels, value = m.group(1), dict(_LABEL.findall(m.group(2))), float(m.group(3))
+        h = out.setdefault(labels.get("action", "?"), {"le": {}, "sum": 0.0, "count": 0.0})
+        if kind == "bucket":
+            le = labels.get("le", "+Inf")
+            h["le"][math.inf if le == "+Inf" else float(le)] = value
+        else:
+            h[kind] += value
+    return out
+
+
+def histogram_quantile(q, buckets):
+    """Prometheus-style quantile from cumulative {upper_bound: count} (linear within a bucket)."""
+    items = sorted(buckets.items())
+    if not items or items[-1][1] <= 0:
+        return None
+    rank = q * items[-1][1]
+    prev_bound, prev_count = 0.0, 0.0
+    for bound, count in items:
+        if count >= rank:
+            if math.isinf(bound):
+                return prev_bound  # only a lower bound is known
+            if count == prev_count:
+                return bound
+            return prev_bound + (bound - prev_bound) * (rank - prev_count) / (count - prev_count)
+        prev_bound, prev_count = bound, count
+    return None
+
+
+def metrics_delta(before, after, action):
+    if before is None or after is None or action not in after:
+        return None
+    a = after[action]
+    b = before.get(action, {"le": {}, "sum": 0.0, "count": 0.0})
+    n = a["count"] - b["count"]
+    if n <= 0:
+        return None
+    le = {k: v - b["le"].get(k, 0.0) for k, v in a["le"].items()}
+    ms = lambda v: None if v is None else round(v * 1000.0, 3)  # noqa: E731
+    return {"action": action, "count": int(n), "mean_ms": ms((a["sum"] - b["sum"]) / n),
+            "p50_ms_est": ms(histogram_quantile(0.5, le)), "p99_ms_est": ms(histogram_quantile(0.99, le)),
+            "buckets_ms": {("inf" if math.isinf(k) else f"{k * 1000:g}"): int(v) for k, v in sorted(le.items())}}
+
+
+def pct(sorted_vals, p):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_vals:
+        return None
+    k = max(0, min(len(sorted_vals) - 1, math.ceil(p / 100.0 * len(sorted_vals)) - 1))
+    return sorted_vals[k]
+
+
+def summarize(values):
+    if not values:
+        return None
+    s = sorted(values)
+    ms = lambda v: round(v * 1000.0, 3)  # noqa: E731
+    return {"p50_ms": ms(pct(s, 50)), "p90_ms": ms(pct(s, 90)), "p99_ms": ms(pct(s, 99)),
+            "mean_ms": ms(statistics.fmean(s)), "min_ms": ms(s[0]), "max_ms": ms(s[-1])}
+
+
+def seed(cfg, n_vpcs, workers, max_seconds):
+    """Creates n_vpcs VPCs (untimed), tagging 1 in 10 team=blue, the rest team=red."""
+    t0 = time.monotonic()
+    results = run_phase(cfg, "seed", n_vpcs, workers, max_seconds)
+    ids = sorted((i, vid) for r in results for (i, vid) in r["ids"])
+    errors = sum(r["errors"] for r in results)
+    if errors or len(ids) != n_vpcs:
+        samples = [s for r in results for s in r["error_samples"]][:3]
+        raise RuntimeError(f"seeding created {len(ids)}/{n_vpcs} VPCs; errors: {samples}")
+    client = make_client(cfg)
+    blue = [vid for i, vid in ids if i % 10 == 0]
+    red = [vid for i, vid in ids if i % 10 != 0]
+    for group, value in ((blue, "blue"), (red, "red")):
+        for k in range(0, len(group), 100):
+            client.create_tags(group[k:k + 100], [{"Key": "team", "Value": value}])
+    return {"vpcs": len(ids), "blue": len(blue), "seconds": round(time.monotonic() - t0, 2)}
+
+
+def run_scenario(cfg, scenario, args, info=None):
+    info = dict(info or {})
+    n = {"baseline": args.baseline_calls, "create_vpc": args.vpcs,
+         "describe_vpcs": args.describe_calls, "describe_vpcs_tag": args.describe_calls}[scenario]
+    scraped = {}
+
+    def on_ready():
+        scraped["before"] = scrape_metrics(cfg["endpoint"])
+
+    results = run_phase(cfg, scenario, n, args.workers, args.max_seconds, on_ready)
+    server = metrics_delta(scraped.get("before"), scrape_metrics(cfg["endpoint"]), SCENARIO_ACTION[scenario])
+    e2e = [v for r in results for v in r["e2e"]]
+    rt = [v for r in results for v in r["rt"]]
+    returned = [v for r in results for v in r["returned"]]
+    pages = [v for r in results for v in r["pages"]]
+    starts = [r["t_start"] for r in results if r["t_start"] is not None]
+    ends = [r["t_end"] for r in results if r["t_end"] is not None]
+    wall = (max(ends) - min(starts)) if starts else None
+    ok = len(e2e)
+    errors = sum(r["errors"] for r in results)
+    out = {
+        "label": args.label,
+        "endpoint": cfg["endpoint"],
+        "client": cfg["client"],
+        "scenario": scenario,
+        "title": SCENARIO_TITLES[scenario],
+        "workers": args.workers,
+        "planned_calls": n,
+        "calls_ok": ok,
+        "errors": errors,
+        "error_samples": [s for r in results for s in r["error_samples"]][:3],
+        "truncated_by_time": any(r["truncated"] for r in results),
+        "wall_s": round(wall, 4) if wall else None,
+        "throughput_cps": round(ok / wall, 2) if wall and ok else None,
+        "e2e": summarize(e2e),
+        "http_rt": summarize(rt),
+        "server_metrics": server,
+        "items_returned": {"min": min(returned), "max": max(returned)} if returned else None,
+        "pages_per_call": max(pages) if pages else None,
+    }
+    out.update(info)
+    if scenario == "describe_vpcs_tag" and returned and min(returned) != max(returned):
+        out["warning"] = "filtered result size varied between calls"
+    return out
+
+
+def environment():
+    env = {"python": platform.python_version(), "platform": platform.platform(),
+           "cpus": os.cpu_count(), "cpu_model": None}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    env["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as fh:
+            kb = int(fh.readline().split()[1])
+            env["mem_gib"] = round(kb / 1024 / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/proc/loadavg") as fh:
+            env["loadavg_at_end"] = " ".join(fh.read().split()[:3])
+    except OSError:
+        pass
+    for mod in ("boto3", "botocore", "moto"):
+        try:
+            from importlib.metadata import version
+            env[mod] = version(mod)
+        except Exception:  # noqa: BLE001
+            env[mod] = None
+    return env
+
+
+# --------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------
+
+TARGET_RATIO = 10.0
+TARGET_P99_MS = 20.0
+
+
+def fmt(v, nd=1):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if abs(v) >= 100:
+            return f"{v:,.0f}"
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def load_results(paths):
+    rows, env = [], None
+    for p in paths:
+        with open(p) as fh:
+            d = json.load(fh)
+        env = env or d.get("environment")
+        rows.extend(d.get("results", []))
+    return rows, env
+
+
+METRICS = [("calls/s", ("throughput_cps",), "higher"),
+           ("end-to-end p50 ms", ("e2e", "p50_ms"), "lower"),
+           ("end-to-end p99 ms", ("e2e", "p99_ms"), "lower"),
+           ("HTTP round trip p50 ms", ("http_rt", "p50_ms"), "lower"),
+           ("HTTP round trip p99 ms", ("http_rt", "p99_ms"), "lower"),
+           ("server mean ms (/metrics)", ("server_metrics", "mean_ms"), "lower"),
+           ("server p99 ms (/metrics, bucket est.)", ("server_metrics", "p99_ms_est"), "lower")]
+
+
+def _value(r, path):
+    v = r
+    for k in path:
+        v = v.get(k) if isinstance(v, dict) else None
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def _cell(r, path, pending):
+    if r is None:
+        return "pending" if pending else "—"
+    if "failed" in r:
+        return "failed"
+    return fmt(_value(r, path))
+
+
+def _note(r):
+    if r is None:
+        return ""
+    bits = []
+    if r.get("errors"):
+        bits.append(f"{r['errors']} errors")
+    if r.get("truncated_by_time"):
+        bits.append(f"time cap: {r['calls_ok']}/{r['planned_calls']} calls")
+    return f" ({'; '.join(bits)})" if bits else ""
+
+
+def markdown(rows, peers, pending=(), env=None):
+    """Markdown: one table per (client, workers): base peer vs other peer, ratio, target."""
+    base = peers[0] if peers else "moto"
+    other = peers[1] if len(peers) > 1 else "nubo"
+    idx = {(r["label"], r["client"], r["workers"], r["scenario"]): r for r in rows}
+    groups = sorted({(r["client"], r["workers"]) for r in rows},
+                    key=lambda g: (CLIENTS.index(g[0]) if g[0] in CLIENTS else 9, g[1]))
+    lines = [f"Targets: {other} throughput ≥ {TARGET_RATIO:.0f}× {base}'s on each scenario; "
+             f"p99 of DescribeVpcs at 1000 VPCs < {TARGET_P99_MS:.0f} ms.", ""]
+    for client, workers in groups:
+        desc = ("boto3, one client per worker process" if client == "boto3"
+                else "raw: http.client + botocore SigV4 signer, no boto3 serialization or parsing")
+        lines += [f"**Client {desc}; {workers} worker process{'es' if workers > 1 else ''}**", "",
+                  f"| Scenario | Metric | {base} | {other} | {other} vs {base} | Target |",
+                  "|---|---|---:|---:|---:|---|"]
+        for sc in SCENARIOS:
+            a = idx.get((base, client, workers, sc))
+            b = idx.get((other, client, workers, sc))
+            if a is None and b is None:
+                continue
+            for mi, (mname, path, better) in enumerate(METRICS):
+                if path[0] == "server_metrics" and not any(r and r.get("server_metrics") for r in (a, b)):
+                    continue
+                va = _cell(a, path, base in pending)
+                vb = _cell(b, path, other in pending)
+                fa = _value(a, path) if a and "failed" not in a else None
+                fb = _value(b, path) if b and "failed" not in b else None
+                ratio = None
+                if fa and fb:
+                    ratio = fb / fa if better == "higher" else fa / fb
+                rtxt = "—" if ratio is None else (f"{ratio:.1f}×" if better == "higher" else f"{ratio:.1f}× faster")
+                target = ""
+                if sc != "baseline" and mname == "calls/s":
+                    target = f"≥ {TARGET_RATIO:.0f}×"
+                    if ratio is not None:
+                        target += " ✅" if ratio >= TARGET_RATIO else " ❌"
+                if sc == "describe_vpcs" and mname.endswith("p99 ms"):
+                    target = f"< {TARGET_P99_MS:.0f} ms"
+                    if fb is not None:
+                        target += " ✅" if fb < TARGET_P99_MS else " ❌"
+                title = SCENARIO_TITLES[sc] if mi == 0 else ""
+                na, nb = (_note(a), _note(b)) if mi == 0 else ("", "")
+                lines.append(f"| {title} | {mname} | {va}{na} | {vb}{nb} | {rtxt} | {target} |")
+        lines.append("")
+    sizes = []
+    for r in rows:
+        if r["scenario"].startswith("describe") and r.get("items_returned"):
+            it = r["items_returned"]
+            sizes.append(f"{r['label']}/{r['client']}/{r['workers']}w/{r['scenario']}: {it['min']}"
+                         + (f"–{it['max']}" if it["max"] != it["min"] else "")
+                         + f" VPCs per call in {r.get('pages_per_call')} page(s)")
+    if sizes:
+        lines += ["Result sizes: " + "; ".join(sizes) + ".", ""]
+    failed = [f"{r['label']}/{r['client']}/{r['scenario']}: {r['failed']}" for r in rows if "failed" in r]
+    if failed:
+        lines += ["Failures: " + "; ".join(failed), ""]
+    errs = [f"{r['label']}/{r['client']}/{r['scenario']}: {r['error_samples'][0]}" for r in rows
+            if r.get("error_samples")]
+    if errs:
+        lines += ["Error samples: " + "; ".join(errs), ""]
+    if env:
+        lines.append(f"Client machine: {env.get('cpus')} CPUs ({env.get('cpu_model')}), {env.get('mem_gib')} GiB RAM, "
+                     f"{env.get('platform')}; Python {env.get('python')}, boto3 {env.get('boto3')}, "
+                     f"moto {env.get('moto')}. Load average at the end of a phase: {env.get('loadavg_at_end')}.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--endpoint", help="e.g. http://127.0.0.1:8773 (loopback only)")
+    ap.add_argument("--access-key", default=os.environ.get("AWS_ACCESS_KEY_ID", "testing"))
+    ap.add_argument("--secret-key", default=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
+    ap.add_argument("--region", default="us-east-1")
+    ap.add_argument("--label", default="target", help="peer name in the results (moto, nubo, ...)")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
+                    help=f"comma list of {SCENARIOS} (default: all, on the same endpoint; "
+                         "use one per fresh server for clean state, as bench/run.sh does)")
+    ap.add_argument("--clients", default="boto3", help=f"comma list of {CLIENTS} (default boto3)")
+    ap.add_argument("--workers", type=int, default=1, help="concurrent client processes (default 1)")
+    ap.add_argument("--vpcs", type=int, default=1000, help="VPCs created / present (default 1000)")
+    ap.add_argument("--describe-calls", type=int, default=200)
+    ap.add_argument("--baseline-calls", type=int, default=200)
+    ap.add_argument("--max-seconds", type=float, default=30.0,
+                    help="time cap per measured phase; calls not done by then are skipped (default 30)")
+    ap.add_argument("--json", help="write results as JSON here")
+    ap.add_argument("--report", nargs="+", metavar="JSON",
+                    help="no benchmark: merge result JSON files and print markdown tables")
+    ap.add_argument("--peers", default="moto,nubo", help="report: baseline peer first (default moto,nubo)")
+    ap.add_argument("--pending", default="", help="report: peers to show as 'pending' where missing")
+    ap.add_argument("--markdown", help="report: also write the markdown here")
+    args = ap.parse_args(argv)
+
+    if args.report:
+        rows, env = load_results(args.report)
+        md = markdown(rows, [p for p in args.peers.split(",") if p],
+                      pending=[p for p in args.pending.split(",") if p], env=env)
+        print(md)
+        if args.markdown:
+            with open(args.markdown, "w") as fh:
+                fh.write(md + "\n")
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({"environment": env, "results": rows}, fh, indent=2)
+        return 0
+
+    if not args.endpoint:
+        ap.error("--endpoint is required (or --report)")
+    check_loopback(args.endpoint)
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    clients = [c for c in args.clients.split(",") if c]
+    for s in scenarios:
+        if s not in SCENARIOS:
+            ap.error(f"unknown scenario {s!r}")
+    for c in clients:
+        if c not in CLIENTS:
+            ap.error(f"unknown client {c!r}")
+    if args.workers < 1:
+        ap.error("--workers must be >= 1")
+
+    results = []
+    cidrs = CidrAllocator()
+    base_cfg = {"endpoint": args.endpoint, "access_key": args.access_key,
+                "secret_key": args.secret_key, "region": args.region}
+    for sc in scenarios:
+        info, seed_error = {}, None
+        if sc in ("describe_vpcs", "describe_vpcs_tag"):
+            # Seed once (untimed, boto3); every client then reads the same state.
+            try:
+                cfg = dict(base_cfg, client="boto3", cidr_base=cidrs.take(args.vpcs))
+                info["seed"] = seed(cfg, args.vpcs, max(2, min(4, args.workers)), max(60.0, args.max_seconds * 2))
+                print(f"[{args.label}] seeded {info['seed']}", file=sys.stderr, flush=True)
+            except Exception as e:  # noqa: BLE001
+                seed_error = f"seeding: {type(e).__name__}: {str(e)[:500]}"
+        for cl in clients:
+            cfg = dict(base_cfg, client=cl)
+            if sc == "create_vpc":
+                cfg["cidr_base"] = cidrs.take(args.vpcs)
+            t0 = time.monotonic()
+            try:
+                if seed_error:
+                    raise RuntimeError(seed_error)
+                r = run_scenario(cfg, sc, args, info)
+            except Exception as e:  # noqa: BLE001
+                r = {"label": args.label, "client": cl, "scenario": sc, "title": SCENARIO_TITLES[sc],
+                     "workers": args.workers, "failed": f"{type(e).__name__}: {str(e)[:500]}",
+                     "calls_ok": 0, "errors": None}
+            r["scenario_seconds"] = round(time.monotonic() - t0, 2)
+            results.append(r)
+            e2e, rt = r.get("e2e") or {}, r.get("http_rt") or {}
+            print(f"[{args.label}/{cl}] {sc}: "
+                  + (f"FAILED {r['failed']}" if "failed" in r else
+                     f"{r['calls_ok']} ok, {r['errors']} err, {fmt(r['throughput_cps'])} calls/s, "
+                     f"e2e p50 {fmt(e2e.get('p50_ms'), 2)} p99 {fmt(e2e.get('p99_ms'), 2)} ms, "
+                     f"http p50 {fmt(rt.get('p50_ms'), 2)} p99 {fmt(rt.get('p99_ms'), 2)} ms"
+                     + (f", server mean {r['server_metrics']['mean_ms']} ms p99~{r['server_metrics']['p99_ms_est']} ms"
+                        if r.get("server_metrics") else "")
+                     + (f", returned {r['items_returned']}" if r.get("items_returned") else "")
+                     + (" [time cap]" if r.get("truncated_by_time") else "")
+                     + (f" e.g. {r['error_samples'][0]}" if r.get("error_samples") else "")),
+                  file=sys.stderr, flush=True)
+    doc = {"environment": environment(), "results": results}
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(doc, fh, indent=2)
+    else:
+        json.dump(doc, sys.stdout, indent=2)
+        print()
+    return 1 if any("failed" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
