@@ -129,14 +129,13 @@ impl Ec2Service {
         };
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let count = tx
-            .list_resources(
+            .count_resources(
                 scope.account.as_str(),
                 &scope.region,
                 ResourceKind::Vpc.prefix(),
             )
             .await
-            .map_err(store_err)?
-            .len();
+            .map_err(store_err)?;
         if count as usize >= self.limits.vpcs_per_region {
             return Err(Error::LimitExceeded {
                 code: "VpcLimitExceeded",
