@@ -127,6 +127,17 @@ impl IamService {
         if !self.store.list_accounts().await?.is_empty() {
             return Ok(None);
         }
-        self.create_account(name, fixed).await.map(Some)
+        match self.create_account(name, fixed).await {
+            Ok(created) => Ok(Some(created)),
+            // Another replica starting on the same database got there first.
+            Err(e @ Error::AlreadyExists { .. }) => {
+                if self.store.list_accounts().await?.is_empty() {
+                    Err(e)
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 }
