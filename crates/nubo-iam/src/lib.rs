@@ -30,7 +30,10 @@ pub struct IamService {
 
 impl IamService {
     pub fn new(store: Store, secrets: SecretBox) -> Self {
-        IamService { store, secrets: Arc::new(secrets) }
+        IamService {
+            store,
+            secrets: Arc::new(secrets),
+        }
     }
 
     pub fn store(&self) -> &Store {
