@@ -6,7 +6,7 @@ use nubo_core::{AccountId, Error};
 use nubo_store::{AccessKeyRow, StoreError};
 
 use crate::credentials::{new_access_key_id, new_secret_access_key};
-use crate::users::no_such_user;
+use crate::users::{no_such_account, no_such_user};
 use crate::IamService;
 
 /// AWS's quota of access keys per user.
@@ -38,22 +38,14 @@ pub fn parse_status(status: &str) -> Result<&'static str, Error> {
 }
 
 impl IamService {
-    /// Creates a key for `user` (`None` = the account root).
+    /// Creates a key for `user` (`None` = the account root). The quota check
+    /// and the insert share one transaction, so concurrent calls (through any
+    /// replica) cannot exceed [`MAX_KEYS_PER_USER`] between them.
     pub async fn create_access_key(
         &self,
         account: &AccountId,
         user: Option<&str>,
     ) -> Result<CreatedKey, Error> {
-        if let Some(name) = user {
-            self.get_user(account, name).await?;
-        }
-        let existing = self.store.list_access_keys(account.as_str(), user).await?;
-        if existing.len() >= MAX_KEYS_PER_USER {
-            return Err(Error::LimitExceeded {
-                code: "LimitExceeded",
-                message: format!("Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"),
-            });
-        }
         let secret = new_secret_access_key();
         let row = AccessKeyRow {
             access_key_id: new_access_key_id(),
@@ -63,7 +55,37 @@ impl IamService {
             status: "Active".into(),
             created_at: Utc::now(),
         };
-        self.store.create_access_key(&row).await?;
+        self.store
+            .transaction(|tx| {
+                // Each attempt owns its copy: the future may outlive this call of the closure.
+                let row = row.clone();
+                Box::pin(async move {
+                    let (account_id, user) = (row.account_id.as_str(), row.user_name.as_deref());
+                    if let Some(name) = user {
+                        if tx.get_user(account_id, name).await?.is_none() {
+                            return Err(no_such_user(name));
+                        }
+                    }
+                    if tx.list_access_keys(account_id, user).await?.len() >= MAX_KEYS_PER_USER {
+                        return Err(Error::LimitExceeded {
+                            code: "LimitExceeded",
+                            message: format!(
+                                "Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"
+                            ),
+                        });
+                    }
+                    // The owner was read above, so this is a concurrent delete
+                    // (a foreign-key violation, which the store reports as NotFound).
+                    tx.create_access_key(&row).await.map_err(|e| match e {
+                        StoreError::NotFound => match user {
+                            Some(name) => no_such_user(name),
+                            None => no_such_account(account_id),
+                        },
+                        other => other.into(),
+                    })
+                })
+            })
+            .await?;
         Ok(CreatedKey {
             row,
             secret_access_key: secret,

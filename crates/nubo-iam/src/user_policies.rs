@@ -6,6 +6,7 @@ use nubo_core::{AccountId, Error};
 use nubo_store::{StoreError, UserPolicyRow};
 
 use crate::policy::PolicyDocument;
+use crate::users::no_such_user;
 use crate::IamService;
 
 /// AWS's limit on the total size of one user's inline policies.
@@ -37,6 +38,9 @@ fn non_whitespace_len(s: &str) -> usize {
 }
 
 impl IamService {
+    /// Creates or replaces an inline policy. The size check over the user's
+    /// other policies and the write share one transaction, so concurrent puts
+    /// cannot together exceed [`MAX_INLINE_POLICY_BYTES`].
     pub async fn put_user_policy(
         &self,
         account: &AccountId,
@@ -45,29 +49,44 @@ impl IamService {
         document: &str,
     ) -> Result<(), Error> {
         validate_policy_name(name)?;
-        self.get_user(account, user).await?;
-        PolicyDocument::parse(document)?;
-        let others: usize = self
-            .store
-            .list_user_policies(account.as_str(), user)
-            .await?
-            .iter()
-            .filter(|p| p.policy_name != name)
-            .map(|p| non_whitespace_len(&p.document))
-            .sum();
-        if others + non_whitespace_len(document) > MAX_INLINE_POLICY_BYTES {
-            return Err(Error::LimitExceeded {
-                code: "LimitExceeded",
-                message: format!("Maximum policy size of {MAX_INLINE_POLICY_BYTES} bytes exceeded for user {user}"),
-            });
-        }
         let row = UserPolicyRow {
             account_id: account.to_string(),
             user_name: user.to_string(),
             policy_name: name.to_string(),
             document: document.to_string(),
         };
-        Ok(self.store.put_user_policy(&row).await?)
+        self.store
+            .transaction(|tx| {
+                let row = row.clone();
+                Box::pin(async move {
+                    let (account_id, user) = (row.account_id.as_str(), row.user_name.as_str());
+                    if tx.get_user(account_id, user).await?.is_none() {
+                        return Err(no_such_user(user));
+                    }
+                    // Checked after the user, as before, so a missing user wins.
+                    PolicyDocument::parse(&row.document)?;
+                    let others: usize = tx
+                        .list_user_policies(account_id, user)
+                        .await?
+                        .iter()
+                        .filter(|p| p.policy_name != row.policy_name)
+                        .map(|p| non_whitespace_len(&p.document))
+                        .sum();
+                    if others + non_whitespace_len(&row.document) > MAX_INLINE_POLICY_BYTES {
+                        return Err(Error::LimitExceeded {
+                            code: "LimitExceeded",
+                            message: format!(
+                                "Maximum policy size of {MAX_INLINE_POLICY_BYTES} bytes exceeded for user {user}"
+                            ),
+                        });
+                    }
+                    tx.put_user_policy(&row).await.map_err(|e| match e {
+                        StoreError::NotFound => no_such_user(user),
+                        other => other.into(),
+                    })
+                })
+            })
+            .await
     }
 
     pub async fn get_user_policy(

@@ -45,6 +45,11 @@ pub(crate) fn no_such_user(name: &str) -> Error {
     )
 }
 
+/// The caller's account was deleted while its request ran.
+pub(crate) fn no_such_account(id: &str) -> Error {
+    Error::not_found("NoSuchEntity", format!("The account {id} does not exist"))
+}
+
 impl IamService {
     pub async fn create_user(
         &self,
@@ -68,6 +73,7 @@ impl IamService {
                 code: "EntityAlreadyExists",
                 message: format!("User with name {name} already exists."),
             },
+            StoreError::NotFound => no_such_account(account.as_str()),
             other => other.into(),
         })?;
         Ok(user)
@@ -89,28 +95,34 @@ impl IamService {
     }
 
     /// Deletes a user that has no access keys and no inline policies left.
+    /// The check and the delete share one transaction: a key or policy added
+    /// concurrently makes this fail with DeleteConflict rather than vanish
+    /// with the user.
     pub async fn delete_user(&self, account: &AccountId, name: &str) -> Result<(), Error> {
-        self.get_user(account, name).await?;
-        let keys = self
-            .store
-            .list_access_keys(account.as_str(), Some(name))
-            .await?;
-        let policies = self
-            .store
-            .list_user_policies(account.as_str(), name)
-            .await?;
-        if !keys.is_empty() || !policies.is_empty() {
-            return Err(Error::DependencyViolation(
-                "Cannot delete entity, must delete policies and access keys first.".into(),
-            ));
-        }
         self.store
-            .delete_user(account.as_str(), name)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => no_such_user(name),
-                other => other.into(),
+            .transaction(|tx| {
+                let (account_id, name) = (account.to_string(), name.to_string());
+                Box::pin(async move {
+                    if tx.get_user(&account_id, &name).await?.is_none() {
+                        return Err(no_such_user(&name));
+                    }
+                    let keys = tx.list_access_keys(&account_id, Some(&name)).await?;
+                    let policies = tx.list_user_policies(&account_id, &name).await?;
+                    if !keys.is_empty() || !policies.is_empty() {
+                        return Err(Error::DependencyViolation(
+                            "Cannot delete entity, must delete policies and access keys first."
+                                .into(),
+                        ));
+                    }
+                    tx.delete_user(&account_id, &name)
+                        .await
+                        .map_err(|e| match e {
+                            StoreError::NotFound => no_such_user(&name),
+                            other => other.into(),
+                        })
+                })
             })
+            .await
     }
 }
 

@@ -12,7 +12,10 @@
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
-use crate::{audit, resources, AuditRecord, ResourceRow, StoreError};
+use crate::{
+    audit, iam, resources, AccessKeyRow, AuditRecord, ResourceRow, StoreError, UserPolicyRow,
+    UserRow,
+};
 
 /// An open write transaction.
 pub struct Tx {
@@ -108,6 +111,54 @@ impl Tx {
         expected_generation: i64,
     ) -> Result<(), StoreError> {
         resources::delete(self.conn(), account_id, id, expected_generation).await
+    }
+
+    /// The user `name` of the account (exact name), as this transaction sees it.
+    pub async fn get_user(
+        &mut self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<UserRow>, StoreError> {
+        iam::get_user(self.conn(), account_id, name).await
+    }
+
+    /// Deletes a user with any keys and inline policies it still has; check
+    /// for them in this transaction first to enforce IAM's DeleteConflict.
+    /// [`StoreError::NotFound`] if there is no such user.
+    pub async fn delete_user(&mut self, account_id: &str, name: &str) -> Result<(), StoreError> {
+        iam::delete_user(self.conn(), account_id, name).await
+    }
+
+    /// The keys of a user, or the account's root keys when `user_name` is
+    /// None, oldest first; inside the transaction, so a quota check and the
+    /// insert it guards are atomic.
+    pub async fn list_access_keys(
+        &mut self,
+        account_id: &str,
+        user_name: Option<&str>,
+    ) -> Result<Vec<AccessKeyRow>, StoreError> {
+        iam::list_access_keys(self.conn(), account_id, user_name).await
+    }
+
+    /// Stores a new access key. [`StoreError::AlreadyExists`] if the key ID is
+    /// taken; [`StoreError::NotFound`] if the account or user does not exist.
+    pub async fn create_access_key(&mut self, k: &AccessKeyRow) -> Result<(), StoreError> {
+        iam::create_access_key(self.conn(), k).await
+    }
+
+    /// The inline policies of a user, by name.
+    pub async fn list_user_policies(
+        &mut self,
+        account_id: &str,
+        user_name: &str,
+    ) -> Result<Vec<UserPolicyRow>, StoreError> {
+        iam::list_user_policies(self.conn(), account_id, user_name).await
+    }
+
+    /// Creates or replaces an inline policy of a user.
+    /// [`StoreError::NotFound`] if the user does not exist.
+    pub async fn put_user_policy(&mut self, p: &UserPolicyRow) -> Result<(), StoreError> {
+        iam::put_user_policy(self.conn(), p).await
     }
 
     /// Appends an audit record that commits or rolls back with the change.

@@ -1,6 +1,7 @@
 //! Access keys: what a user's key authenticates as, the two-keys quota (also
-//! under concurrent creation), deactivation and deletion, and that only the
-//! owning identity's calls can manage a key.
+//! under concurrent creation), creation racing the user's deletion,
+//! deactivation and deletion, and that only the owning identity's calls can
+//! manage a key.
 
 use nubo_core::Error;
 
@@ -128,6 +129,74 @@ pub async fn concurrent_key_creation_respects_the_quota(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!((created, keys.len()), (2, 2));
+    replica.close().await;
+}
+
+/// DeleteUser's "no keys left" check and the delete are atomic with
+/// CreateAccessKey's insert: whichever wins, no key is reported created and
+/// then silently deleted with its user, and the loser gets an IAM error, never
+/// an internal one (as a foreign-key violation used to surface).
+pub async fn delete_user_racing_key_creation_loses_no_key(db: &TestDb) {
+    let replica = db.replica().await;
+    let services = [service(&db.store), service(&replica)];
+    let aid = account_id(&account(&services[0], "acme").await);
+
+    for round in 0..8 {
+        let name = format!("racer{round}");
+        services[0].create_user(&aid, &name, None).await.unwrap();
+        let creates: Vec<_> = (0..2)
+            .map(|i| {
+                let (iam, aid, name) = (services[i].clone(), aid.clone(), name.clone());
+                tokio::spawn(async move { iam.create_access_key(&aid, Some(&name)).await })
+            })
+            .collect();
+        let delete = {
+            let (iam, aid, name) = (services[round % 2].clone(), aid.clone(), name.clone());
+            tokio::spawn(async move { iam.delete_user(&aid, &name).await })
+        };
+
+        let mut created = Vec::new();
+        for t in creates {
+            match t.await.unwrap() {
+                Ok(key) => created.push(key.row.access_key_id),
+                Err(Error::NotFound {
+                    code: "NoSuchEntity",
+                    ..
+                }) => {}
+                Err(other) => panic!("round {round}: create: unexpected {other:?}"),
+            }
+        }
+        match delete.await.unwrap() {
+            Ok(()) => {
+                assert!(created.is_empty(), "round {round}: keys {created:?} lost");
+                assert_err!(
+                    services[0].get_user(&aid, &name).await,
+                    Error::NotFound {
+                        code: "NoSuchEntity",
+                        ..
+                    }
+                );
+            }
+            Err(Error::DependencyViolation(_)) => {
+                assert!(!created.is_empty(), "round {round}: refused without keys");
+                let mut listed: Vec<_> = services[1]
+                    .list_access_keys(&aid, Some(&name))
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|k| k.access_key_id)
+                    .collect();
+                listed.sort();
+                created.sort();
+                assert_eq!(listed, created, "round {round}");
+            }
+            Err(other) => panic!("round {round}: delete: unexpected {other:?}"),
+        }
+        for id in &created {
+            let (principal, _) = services[0].authenticate(id).await.unwrap();
+            assert_eq!(principal.user_name.as_deref(), Some(name.as_str()));
+        }
+    }
     replica.close().await;
 }
 

@@ -35,8 +35,8 @@ harness::suite!(
     users::users_are_isolated_between_accounts,
     keys::user_keys_authenticate_as_the_user,
     keys::two_keys_per_identity,
-    #[ignore = "bug: CreateAccessKey checks the quota outside any transaction (keys.rs)"]
     keys::concurrent_key_creation_respects_the_quota,
+    keys::delete_user_racing_key_creation_loses_no_key,
     keys::inactive_and_deleted_keys_do_not_authenticate,
     keys::keys_are_managed_only_by_their_owner,
     authz::root_may_do_anything,
