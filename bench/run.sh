@@ -186,6 +186,11 @@ done
        "workers: $WORKERS_LIST, phase time cap ${MAX_SECONDS}s, total $(( $(date +%s) - START_TS ))s," \
        "load average before/after: $LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')" \
        "(2 cores: a load above ~1 from other processes skews the figures)."
+  if [[ -z "$NUBO_PENDING" && " $PEERS " == *" nubo "* ]]; then
+    echo
+    echo "nubo binary: $NUBO, built $(date -u -r "$NUBO" +%Y-%m-%dT%H:%M:%SZ);" \
+         "work tree $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?')."
+  fi
   echo
   if ((${#JSONS[@]})); then
     "$PY" "$BENCH" --report "${JSONS[@]}" --peers moto,nubo --pending "${PENDING#,}" --json "$OUT/results.json"
