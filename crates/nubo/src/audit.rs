@@ -46,8 +46,8 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<()> {
         }
         Output::Table => {
             println!(
-                "{:<24} {:<14} {:<28} {:<22} {}",
-                "TIME", "ACCOUNT", "ACTION", "RESULT", "PRINCIPAL"
+                "{:<24} {:<14} {:<28} {:<22} PRINCIPAL",
+                "TIME", "ACCOUNT", "ACTION", "RESULT"
             );
             for r in records {
                 println!(
