@@ -109,6 +109,31 @@ struct Outcome {
     action: Option<Action>,
     principal: Option<Principal>,
     touched: Vec<String>,
+    /// The service wrote the audit record inside its own transaction.
+    audited: bool,
+}
+
+/// The audit record of a call, as if it succeeded; callers adjust the result.
+fn audit_record(
+    request_id: &str,
+    service: Service,
+    action: &str,
+    principal: Option<&Principal>,
+    peer: SocketAddr,
+) -> AuditRecord {
+    AuditRecord {
+        at: Utc::now(),
+        request_id: request_id.to_string(),
+        account_id: principal.map(|p| p.account_id.to_string()),
+        principal_arn: principal.map(|p| p.arn.clone()),
+        access_key_id: principal.map(|p| p.access_key_id.clone()),
+        service: service.name().to_string(),
+        action: action.to_string(),
+        resource_ids: Vec::new(),
+        result: "Success".to_string(),
+        http_status: 200,
+        source_ip: Some(peer.ip().to_string()),
+    }
 }
 
 async fn handle(
@@ -144,20 +169,17 @@ async fn handle(
         latency_us = elapsed.as_micros() as u64,
         "request"
     );
-    if outcome.action.is_some_and(Action::is_mutating) {
-        let record = AuditRecord {
-            at: Utc::now(),
-            request_id: request_id.clone(),
-            account_id: outcome.principal.as_ref().map(|p| p.account_id.to_string()),
-            principal_arn: outcome.principal.as_ref().map(|p| p.arn.clone()),
-            access_key_id: outcome.principal.as_ref().map(|p| p.access_key_id.clone()),
-            service: service.name().to_string(),
-            action: action.to_string(),
-            resource_ids: outcome.touched,
-            result: code.to_string(),
-            http_status: i64::from(status),
-            source_ip: Some(peer.ip().to_string()),
-        };
+    if outcome.action.is_some_and(Action::is_mutating) && !(outcome.audited && code == "Success") {
+        let mut record = audit_record(
+            &request_id,
+            service,
+            action,
+            outcome.principal.as_ref(),
+            peer,
+        );
+        record.resource_ids = outcome.touched;
+        record.result = code.to_string();
+        record.http_status = i64::from(status);
         if let Err(e) = api.store.record_audit(&record).await {
             tracing::error!(request_id = %request_id, error = %e, "could not write the audit record");
         }
@@ -254,6 +276,9 @@ async fn process(
             account: principal.account_id.clone(),
             region,
             dry_run: service == Service::Ec2 && params.bool("DryRun")?.unwrap_or(false),
+            // EC2 writes record their own audit entry in their transaction.
+            audit: (service == Service::Ec2 && action.is_mutating())
+                .then(|| audit_record(request_id, service, action.name(), Some(&principal), peer)),
         },
         principal,
         params,
@@ -267,5 +292,6 @@ async fn process(
         Action::Sts(a) => sts::handle(&mut call, a).await,
     };
     outcome.touched = std::mem::take(&mut call.touched);
+    outcome.audited = call.scope.audit.is_some();
     result
 }

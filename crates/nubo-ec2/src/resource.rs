@@ -6,7 +6,7 @@
 
 use chrono::Utc;
 use nubo_core::{AccountId, Error, ResourceId, ResourceKind, Tag, TagSet};
-use nubo_store::{ResourceRow, Store, StoreError, Tx};
+use nubo_store::{AuditRecord, ResourceRow, Store, StoreError, Tx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -31,12 +31,16 @@ impl Default for Limits {
 }
 
 /// Who is asking, and where: every call is scoped to one account and region.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RequestScope {
     pub account: AccountId,
     pub region: String,
     /// `DryRun=true`: validate everything, change nothing, answer `DryRunOperation`.
     pub dry_run: bool,
+    /// The audit record of this call (filled in by the API edge). A mutating
+    /// operation writes it, with the IDs it touched, inside the transaction
+    /// that makes its change, so a committed change is never unaudited.
+    pub audit: Option<AuditRecord>,
 }
 
 impl RequestScope {
@@ -45,17 +49,28 @@ impl RequestScope {
             account,
             region: region.into(),
             dry_run: false,
+            audit: None,
         }
     }
 }
 
-/// Ends a write: commits it, or for a dry run rolls it back and reports that
-/// the request would have succeeded. Every mutating operation ends here, so a
-/// dry run passes through exactly the validation a real call does.
-pub(crate) async fn commit(tx: Tx, scope: &RequestScope) -> Result<(), Error> {
+/// Ends a write: records the call's audit entry (naming `touched`) and
+/// commits, or for a dry run rolls back and reports that the request would have
+/// succeeded. Every mutating operation ends here, so a dry run passes through
+/// exactly the validation a real call does, and every committed change carries
+/// its audit record.
+pub(crate) async fn commit(tx: Tx, scope: &RequestScope, touched: &[&str]) -> Result<(), Error> {
+    let mut tx = tx;
     if scope.dry_run {
         tx.rollback().await.map_err(store_err)?;
         return Err(Error::DryRunOperation);
+    }
+    if let Some(template) = &scope.audit {
+        let record = AuditRecord {
+            resource_ids: touched.iter().map(|s| s.to_string()).collect(),
+            ..template.clone()
+        };
+        tx.record_audit(&record).await.map_err(store_err)?;
     }
     tx.commit().await.map_err(store_err)
 }

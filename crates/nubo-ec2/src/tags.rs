@@ -110,7 +110,8 @@ impl Ec2Service {
             .await
             .map_err(store_err)?;
         }
-        crate::resource::commit(tx, scope).await
+        let touched: Vec<&str> = ids.iter().map(String::as_str).collect();
+        crate::resource::commit(tx, scope, &touched).await
     }
 
     pub async fn create_tags(

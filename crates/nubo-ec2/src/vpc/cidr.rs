@@ -77,7 +77,7 @@ impl Ec2Service {
         };
         vpc.value.cidr_associations.push(association.clone());
         update_in_tx(&mut tx, scope, &vpc).await?;
-        crate::resource::commit(tx, scope).await?;
+        crate::resource::commit(tx, scope, &[id.as_str(), &association.association_id]).await?;
         Ok(association)
     }
 
@@ -124,7 +124,7 @@ impl Ec2Service {
         }
         let mut removed = vpc.value.cidr_associations.remove(index);
         update_in_tx(&mut tx, scope, &vpc).await?;
-        crate::resource::commit(tx, scope).await?;
+        crate::resource::commit(tx, scope, &[vpc.value.id.as_str(), association_id]).await?;
         removed.state = CidrState::Disassociating;
         Ok((vpc.value.id, removed))
     }

@@ -145,7 +145,7 @@ impl Ec2Service {
         tx.insert_resource(&new_row(scope, &vpc)?)
             .await
             .map_err(store_err)?;
-        crate::resource::commit(tx, scope).await?;
+        crate::resource::commit(tx, scope, &[vpc.id.as_str()]).await?;
         Ok(vpc)
     }
 
@@ -191,7 +191,7 @@ impl Ec2Service {
         tx.delete_resource(scope.account.as_str(), id.as_str(), vpc.generation)
             .await
             .map_err(store_err)?;
-        crate::resource::commit(tx, scope).await
+        crate::resource::commit(tx, scope, &[id.as_str()]).await
     }
 
     pub async fn describe_vpc_attribute(
@@ -226,7 +226,7 @@ impl Ec2Service {
         }
         attribute.set(&mut vpc.value, value);
         update_in_tx(&mut tx, scope, &vpc).await?;
-        crate::resource::commit(tx, scope).await
+        crate::resource::commit(tx, scope, &[id.as_str()]).await
     }
 }
 
