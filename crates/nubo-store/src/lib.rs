@@ -97,9 +97,13 @@ impl Store {
         let options = match backend {
             Backend::Postgres => AnyPoolOptions::new().max_connections(PG_POOL_SIZE),
             Backend::Sqlite => {
+                // A local file cannot drop a connection the way a network can, so
+                // skip the liveness ping sqlx would otherwise send (one extra
+                // hand-off to the connection's worker thread) on every acquire.
                 let options = AnyPoolOptions::new()
                     .max_connections(SQLITE_POOL_SIZE)
                     .min_connections(1)
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(sqlx::raw_sql(SQLITE_CONNECTION_PRAGMAS))

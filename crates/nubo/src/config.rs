@@ -20,6 +20,11 @@ pub struct GlobalArgs {
     /// Database URL: postgres://… [default: SQLite in the data directory].
     #[arg(long, env = "NUBO_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Async runtime worker threads [default: one per CPU]. With SQLite on a
+    /// small host, fewer workers mean fewer cross-thread wake-ups per request
+    /// (see docs/PERFORMANCE.md).
+    #[arg(long, env = "NUBO_WORKER_THREADS", global = true)]
+    pub worker_threads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

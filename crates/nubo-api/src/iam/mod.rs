@@ -7,6 +7,7 @@ mod policies;
 mod users;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use nubo_core::filter::Page;
 use nubo_core::Error;
 use nubo_protocol::query::Params;
 use nubo_protocol::xml::XmlWriter;
@@ -135,44 +136,33 @@ pub async fn handle(api: &Api, call: &mut Call, action: IamAction) -> Result<Str
 
 /// IAM list pagination: `MaxItems` (1–1000, default 100) and `Marker`, a
 /// position after which the page starts. Writes `IsTruncated`/`Marker`.
-pub struct IamPage {
-    max_items: usize,
-    after: Option<String>,
-}
+pub struct IamPage(Page);
 
 impl IamPage {
     pub fn new(p: &Params) -> Result<Self, Error> {
         let max_items = match p.int("MaxItems")? {
             None => 100,
-            Some(n) if (1..=1000).contains(&n) => n as usize,
+            Some(n) if (1..=1000).contains(&n) => n,
             Some(n) => {
                 return Err(Error::Validation(format!(
                     "1 validation error detected: Value '{n}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000"
                 )))
             }
         };
-        Ok(IamPage {
-            max_items,
-            after: p.get("Marker").map(str::to_string),
-        })
+        // Markers are opaque, like EC2's NextToken: the same machinery serves both.
+        Page::new(Some(max_items), p.get("Marker"), 1, 1000)
+            .map(IamPage)
+            .map_err(|_| {
+                Error::Validation(
+                    "The value of Marker is not valid; use the Marker of a previous response."
+                        .into(),
+                )
+            })
     }
 
     /// Cuts the page out of `items` (sorted by `key`) and returns it with the next marker.
     pub fn apply<T>(&self, items: Vec<T>, key: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
-        let mut rest: Vec<T> = match &self.after {
-            Some(after) => items
-                .into_iter()
-                .filter(|i| key(i) > after.as_str())
-                .collect(),
-            None => items,
-        };
-        if rest.len() > self.max_items {
-            rest.truncate(self.max_items);
-            let marker = rest.last().map(|i| key(i).to_string());
-            (rest, marker)
-        } else {
-            (rest, None)
-        }
+        self.0.apply(items, key)
     }
 
     pub fn write(w: &mut XmlWriter, marker: Option<String>) {
