@@ -197,6 +197,27 @@ pub(crate) async fn list<T: Resource>(
         .collect()
 }
 
+/// The resources a `Describe*` starts from: the named ones (each must exist,
+/// read by primary key, duplicates collapsed, in ID order), or all of the
+/// caller's resources of `T`'s kind when no IDs are given.
+pub(crate) async fn list_or_get<T: Resource>(
+    store: &Store,
+    scope: &RequestScope,
+    ids: &[ResourceId],
+) -> Result<Vec<T>, Error> {
+    if ids.is_empty() {
+        return list(store, scope).await;
+    }
+    let mut wanted: Vec<&ResourceId> = ids.iter().collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut out = Vec::with_capacity(wanted.len());
+    for id in wanted {
+        out.push(get::<T>(store, scope, id).await?.value);
+    }
+    Ok(out)
+}
+
 pub(crate) async fn update_in_tx<T: Resource>(
     tx: &mut Tx,
     scope: &RequestScope,

@@ -158,16 +158,7 @@ impl Ec2Service {
         page: &Page,
     ) -> Result<(Vec<Vpc>, Option<String>), Error> {
         filter::validate::<Vpc>(filters)?;
-        let mut vpcs: Vec<Vpc> = resource::list(&self.store, scope).await?;
-        if !ids.is_empty() {
-            if let Some(missing) = ids.iter().find(|id| !vpcs.iter().any(|v| &v.id == *id)) {
-                return Err(Error::not_found(
-                    "InvalidVpcID.NotFound",
-                    format!("The vpc ID '{missing}' does not exist"),
-                ));
-            }
-            vpcs.retain(|v| ids.contains(&v.id));
-        }
+        let mut vpcs: Vec<Vpc> = resource::list_or_get(&self.store, scope, ids).await?;
         vpcs.retain(|v| filter::matches(v, filters));
         Ok(page.apply(vpcs, |v| v.id.as_str()))
     }
