@@ -4,9 +4,11 @@
 //! state to the store in one transaction per call, and returns domain values
 //! that the API edge renders. It never sees HTTP or XML.
 
+pub mod ipam;
 pub mod region;
 pub mod resource;
 pub mod retry;
+pub mod subnet;
 pub mod tags;
 pub mod vpc;
 

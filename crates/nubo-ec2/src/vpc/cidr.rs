@@ -1,6 +1,7 @@
 //! `AssociateVpcCidrBlock` and `DisassociateVpcCidrBlock`, with AWS's rules
 //! for secondary IPv4 blocks: same size limits as the primary, no overlap, a
-//! per-VPC quota, and no mixing of RFC 1918 ranges.
+//! per-VPC quota, and no mixing of RFC 1918 ranges; a block that still holds
+//! subnets stays.
 
 use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind};
 
@@ -119,6 +120,17 @@ impl Ec2Service {
                 "OperationNotPermitted",
                 format!(
                     "The vpc CIDR block with association ID {association_id} may not be disassociated. It is the primary IPv4 CIDR block of the VPC"
+                ),
+            ));
+        }
+        let block = vpc.value.cidr_associations[index].cidr_block;
+        let subnets = crate::subnet::ops::subnets_of(&mut tx, scope, &vpc.value.id).await?;
+        if let Some(inside) = subnets.iter().find(|s| block.contains(&s.cidr_block)) {
+            return Err(Error::client(
+                "InvalidCidrBlock.InUse",
+                format!(
+                    "The vpc {} currently has a subnet within CIDR block {block} ({}).",
+                    vpc.value.id, inside.id
                 ),
             ));
         }

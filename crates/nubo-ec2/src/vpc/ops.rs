@@ -175,8 +175,10 @@ impl Ec2Service {
             .await
             .map_err(store_err)?;
         if !children.is_empty() {
+            let names: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
             return Err(Error::DependencyViolation(format!(
-                "The vpc '{id}' has dependencies and cannot be deleted."
+                "The vpc '{id}' has dependencies and cannot be deleted: {}.",
+                names.join(", ")
             )));
         }
         tx.delete_resource(scope.account.as_str(), id.as_str(), vpc.generation)

@@ -9,6 +9,7 @@ mod concurrency;
 mod describe;
 mod dry_run;
 mod harness;
+mod subnet;
 mod tags;
 mod tenancy;
 mod vpc;
@@ -44,6 +45,14 @@ harness::suite!(
     concurrency::vpc_limit_holds_under_concurrent_creates,
     concurrency::concurrent_create_tags_lose_no_update,
     concurrency::concurrent_tags_and_attribute_change_lose_no_update,
+    subnet::subnet_create_describe_delete,
+    subnet::subnet_invalid_create_input_is_refused_and_changes_nothing,
+    subnet::cidr_block_with_subnets_cannot_be_disassociated,
+    subnet::describe_filters_and_pages,
+    subnet::addresses_are_allocated_once_and_block_deletion,
+    subnet::concurrent_allocations_never_share_an_address,
+    subnet::other_accounts_cannot_see_or_touch_a_subnet,
+    subnet::subnet_dry_runs_validate_and_change_nothing,
 );
 
 /// The first tenant of every test.
