@@ -3,6 +3,7 @@
 
 mod region;
 mod render;
+mod subnet;
 mod tags;
 mod vpc;
 
@@ -45,6 +46,10 @@ ec2_actions!(
     DescribeVpcAttribute,
     AssociateVpcCidrBlock,
     DisassociateVpcCidrBlock,
+    CreateSubnet,
+    DescribeSubnets,
+    DeleteSubnet,
+    ModifySubnetAttribute,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -116,6 +121,35 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             "AmazonProvidedIpv6CidrBlock",
         ],
         Ec2Action::DisassociateVpcCidrBlock => &["AssociationId"],
+        Ec2Action::CreateSubnet => &[
+            "TagSpecification",
+            "AvailabilityZone",
+            "AvailabilityZoneId",
+            "CidrBlock",
+            "Ipv6CidrBlock",
+            "OutpostArn",
+            "VpcId",
+            "Ipv6Native",
+            "Ipv4IpamPoolId",
+            "Ipv4NetmaskLength",
+            "Ipv6IpamPoolId",
+            "Ipv6NetmaskLength",
+        ],
+        Ec2Action::DescribeSubnets => &["Filter", "SubnetId", "NextToken", "MaxResults"],
+        Ec2Action::DeleteSubnet => &["SubnetId"],
+        Ec2Action::ModifySubnetAttribute => &[
+            "SubnetId",
+            "AssignIpv6AddressOnCreation",
+            "MapPublicIpOnLaunch",
+            "MapCustomerOwnedIpOnLaunch",
+            "CustomerOwnedIpv4Pool",
+            "EnableDns64",
+            "PrivateDnsHostnameTypeOnLaunch",
+            "EnableResourceNameDnsARecordOnLaunch",
+            "EnableResourceNameDnsAAAARecordOnLaunch",
+            "EnableLniAtDeviceIndex",
+            "DisableLniAtDeviceIndex",
+        ],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
     }
@@ -149,6 +183,14 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeVpcAttribute
         | Ec2Action::AssociateVpcCidrBlock => vpc(call),
         Ec2Action::DisassociateVpcCidrBlock => Ok(vec![call.ec2_arn("vpc", "*")]),
+        Ec2Action::CreateSubnet => {
+            let mut arns = vpc(call)?;
+            arns.insert(0, call.ec2_arn("subnet", "*"));
+            Ok(arns)
+        }
+        Ec2Action::DeleteSubnet | Ec2Action::ModifySubnetAttribute => Ok(vec![
+            call.ec2_arn("subnet", call.params.required("SubnetId")?)
+        ]),
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -168,6 +210,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeAvailabilityZones
         | Ec2Action::DescribeAccountAttributes
         | Ec2Action::DescribeVpcs
+        | Ec2Action::DescribeSubnets
         | Ec2Action::DescribeTags => Ok(vec!["*".into()]),
     }
 }
@@ -202,6 +245,10 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::DescribeVpcAttribute => vpc::describe_vpc_attribute(api, call).await,
         Ec2Action::AssociateVpcCidrBlock => vpc::associate_vpc_cidr_block(api, call).await,
         Ec2Action::DisassociateVpcCidrBlock => vpc::disassociate_vpc_cidr_block(api, call).await,
+        Ec2Action::CreateSubnet => subnet::create_subnet(api, call).await,
+        Ec2Action::DescribeSubnets => subnet::describe_subnets(api, call).await,
+        Ec2Action::DeleteSubnet => subnet::delete_subnet(api, call).await,
+        Ec2Action::ModifySubnetAttribute => subnet::modify_subnet_attribute(api, call).await,
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
         Ec2Action::DescribeTags => tags::describe_tags(api, call).await,
