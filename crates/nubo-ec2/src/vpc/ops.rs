@@ -145,6 +145,7 @@ impl Ec2Service {
         tx.insert_resource(&new_row(scope, &vpc)?)
             .await
             .map_err(store_err)?;
+        crate::security_group::ops::create_default(&mut tx, scope, &vpc).await?;
         crate::resource::commit(tx, scope, &[vpc.id.as_str()]).await?;
         Ok(vpc)
     }
@@ -174,6 +175,9 @@ impl Ec2Service {
             .list_children(scope.account.as_str(), id.as_str())
             .await
             .map_err(store_err)?;
+        // The default security group goes with its VPC; every other child blocks.
+        let children =
+            crate::security_group::ops::delete_default_with_vpc(&mut tx, scope, children).await?;
         if !children.is_empty() {
             let names: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
             return Err(Error::DependencyViolation(format!(

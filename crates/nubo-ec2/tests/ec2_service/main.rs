@@ -9,6 +9,7 @@ mod concurrency;
 mod describe;
 mod dry_run;
 mod harness;
+mod security_group;
 mod subnet;
 mod tags;
 mod tenancy;
@@ -45,6 +46,12 @@ harness::suite!(
     concurrency::vpc_limit_holds_under_concurrent_creates,
     concurrency::concurrent_create_tags_lose_no_update,
     concurrency::concurrent_tags_and_attribute_change_lose_no_update,
+    security_group::default_group_lives_and_dies_with_its_vpc,
+    security_group::create_describe_filter_delete,
+    security_group::authorize_and_revoke_rules,
+    security_group::referenced_groups_cannot_be_deleted,
+    security_group::rule_limit_is_sixty_per_direction,
+    security_group::dry_runs_and_tenancy,
     subnet::subnet_create_describe_delete,
     subnet::subnet_invalid_create_input_is_refused_and_changes_nothing,
     subnet::cidr_block_with_subnets_cannot_be_disassociated,
