@@ -3,6 +3,7 @@
 
 mod region;
 mod render;
+mod security_group;
 mod subnet;
 mod tags;
 mod vpc;
@@ -50,6 +51,15 @@ ec2_actions!(
     DescribeSubnets,
     DeleteSubnet,
     ModifySubnetAttribute,
+    CreateSecurityGroup,
+    DescribeSecurityGroups,
+    DeleteSecurityGroup,
+    AuthorizeSecurityGroupIngress,
+    AuthorizeSecurityGroupEgress,
+    RevokeSecurityGroupIngress,
+    RevokeSecurityGroupEgress,
+    DescribeSecurityGroupRules,
+    ModifySecurityGroupRules,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -150,6 +160,63 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             "EnableLniAtDeviceIndex",
             "DisableLniAtDeviceIndex",
         ],
+        Ec2Action::CreateSecurityGroup => {
+            &["GroupDescription", "GroupName", "VpcId", "TagSpecification"]
+        }
+        Ec2Action::DescribeSecurityGroups => {
+            &["GroupId", "GroupName", "NextToken", "MaxResults", "Filter"]
+        }
+        Ec2Action::DeleteSecurityGroup => &["GroupId", "GroupName"],
+        Ec2Action::AuthorizeSecurityGroupIngress => &[
+            "CidrIp",
+            "FromPort",
+            "GroupId",
+            "GroupName",
+            "IpPermissions",
+            "IpProtocol",
+            "SourceSecurityGroupName",
+            "SourceSecurityGroupOwnerId",
+            "ToPort",
+            "TagSpecification",
+        ],
+        Ec2Action::AuthorizeSecurityGroupEgress => &[
+            "TagSpecification",
+            "GroupId",
+            "SourceSecurityGroupName",
+            "SourceSecurityGroupOwnerId",
+            "IpProtocol",
+            "FromPort",
+            "ToPort",
+            "CidrIp",
+            "IpPermissions",
+        ],
+        Ec2Action::RevokeSecurityGroupIngress => &[
+            "CidrIp",
+            "FromPort",
+            "GroupId",
+            "GroupName",
+            "IpPermissions",
+            "IpProtocol",
+            "SourceSecurityGroupName",
+            "SourceSecurityGroupOwnerId",
+            "ToPort",
+            "SecurityGroupRuleId",
+        ],
+        Ec2Action::RevokeSecurityGroupEgress => &[
+            "SecurityGroupRuleId",
+            "GroupId",
+            "SourceSecurityGroupName",
+            "SourceSecurityGroupOwnerId",
+            "IpProtocol",
+            "FromPort",
+            "ToPort",
+            "CidrIp",
+            "IpPermissions",
+        ],
+        Ec2Action::DescribeSecurityGroupRules => {
+            &["Filter", "SecurityGroupRuleId", "NextToken", "MaxResults"]
+        }
+        Ec2Action::ModifySecurityGroupRules => &["GroupId", "SecurityGroupRule"],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
     }
@@ -191,6 +258,25 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         Ec2Action::DeleteSubnet | Ec2Action::ModifySubnetAttribute => Ok(vec![
             call.ec2_arn("subnet", call.params.required("SubnetId")?)
         ]),
+        Ec2Action::CreateSecurityGroup => {
+            let mut arns = vpc(call)?;
+            arns.insert(0, call.ec2_arn("security-group", "*"));
+            Ok(arns)
+        }
+        Ec2Action::DeleteSecurityGroup
+        | Ec2Action::AuthorizeSecurityGroupIngress
+        | Ec2Action::AuthorizeSecurityGroupEgress
+        | Ec2Action::RevokeSecurityGroupIngress
+        | Ec2Action::RevokeSecurityGroupEgress
+        | Ec2Action::ModifySecurityGroupRules => {
+            // A group named by GroupName is resolved later; authorize on any group.
+            let id = match (call.params.get("GroupId"), call.params.get("GroupName")) {
+                (Some(id), _) => id,
+                (None, Some(_)) => "*",
+                (None, None) => return Err(Error::MissingParameter("GroupId".into())),
+            };
+            Ok(vec![call.ec2_arn("security-group", id)])
+        }
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -211,6 +297,8 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeAccountAttributes
         | Ec2Action::DescribeVpcs
         | Ec2Action::DescribeSubnets
+        | Ec2Action::DescribeSecurityGroups
+        | Ec2Action::DescribeSecurityGroupRules
         | Ec2Action::DescribeTags => Ok(vec!["*".into()]),
     }
 }
@@ -249,6 +337,29 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::DescribeSubnets => subnet::describe_subnets(api, call).await,
         Ec2Action::DeleteSubnet => subnet::delete_subnet(api, call).await,
         Ec2Action::ModifySubnetAttribute => subnet::modify_subnet_attribute(api, call).await,
+        Ec2Action::CreateSecurityGroup => security_group::create_security_group(api, call).await,
+        Ec2Action::DescribeSecurityGroups => {
+            security_group::describe_security_groups(api, call).await
+        }
+        Ec2Action::DeleteSecurityGroup => security_group::delete_security_group(api, call).await,
+        Ec2Action::AuthorizeSecurityGroupIngress => {
+            security_group::authorize(api, call, action.name(), false).await
+        }
+        Ec2Action::AuthorizeSecurityGroupEgress => {
+            security_group::authorize(api, call, action.name(), true).await
+        }
+        Ec2Action::RevokeSecurityGroupIngress => {
+            security_group::revoke(api, call, action.name(), false).await
+        }
+        Ec2Action::RevokeSecurityGroupEgress => {
+            security_group::revoke(api, call, action.name(), true).await
+        }
+        Ec2Action::DescribeSecurityGroupRules => {
+            security_group::describe_security_group_rules(api, call).await
+        }
+        Ec2Action::ModifySecurityGroupRules => {
+            security_group::modify_security_group_rules(api, call).await
+        }
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
         Ec2Action::DescribeTags => tags::describe_tags(api, call).await,
