@@ -60,6 +60,8 @@ harness::suite!(
     subnet::concurrent_allocations_never_share_an_address,
     subnet::other_accounts_cannot_see_or_touch_a_subnet,
     subnet::subnet_dry_runs_validate_and_change_nothing,
+    subnet::concurrent_overlapping_creates_admit_one,
+    subnet::disassociation_racing_subnet_creation_leaves_no_orphan,
 );
 
 /// The first tenant of every test.

@@ -585,3 +585,121 @@ pub async fn subnet_dry_runs_validate_and_change_nothing(db: &TestDb) {
     );
     assert_eq!(all(&svc, &a).await, vec![subnet]);
 }
+
+/// Racing creates of overlapping subnets over two replicas: the VPC's
+/// generation serializes them, so exactly one of each overlapping group wins
+/// and the losers see the conflict with the winner.
+pub async fn concurrent_overlapping_creates_admit_one(db: &TestDb) {
+    let replica_store = db.replica().await;
+    let svcs = [
+        service(&db.store, Limits::default()),
+        service(&replica_store, Limits::default()),
+    ];
+    let a = tenant(&db.store, A).await;
+    let vpc = create_vpc(&svcs[0], &a, "10.0.0.0/16", &[]).await;
+    // Eight racers: /24s and /25s of the same two /24 blocks.
+    let cidrs = [
+        "10.0.1.0/24",
+        "10.0.1.0/25",
+        "10.0.1.128/25",
+        "10.0.1.0/24",
+        "10.0.2.0/24",
+        "10.0.2.0/25",
+        "10.0.2.128/25",
+        "10.0.2.0/24",
+    ];
+    let tasks: Vec<_> = cidrs
+        .iter()
+        .enumerate()
+        .map(|(i, cidr)| {
+            let (svc, a, vpc_id) = (svcs[i % 2].clone(), a.clone(), vpc.id.clone());
+            let cidr = cidr.to_string();
+            tokio::spawn(async move { svc.create_subnet(&a, input(&vpc_id, &cidr)).await })
+        })
+        .collect();
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => {}
+            Err(Error::Client {
+                code: "InvalidSubnet.Conflict",
+                ..
+            }) => conflicts += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    let created = all(&svcs[0], &a).await;
+    assert_eq!(created.len() + conflicts, cidrs.len());
+    for (i, x) in created.iter().enumerate() {
+        for y in &created[i + 1..] {
+            assert!(
+                !x.cidr_block.overlaps(&y.cidr_block),
+                "{} and {} overlap",
+                x.cidr_block,
+                y.cidr_block
+            );
+        }
+    }
+    // Each /24 block holds either its /24 or one or both of its /25s.
+    assert!((2..=4).contains(&created.len()), "{created:?}");
+    replica_store.close().await;
+}
+
+/// A subnet created while its block is being disassociated either lands
+/// before (and the disassociation is refused) or is refused after: never a
+/// subnet outside its VPC's blocks.
+pub async fn disassociation_racing_subnet_creation_leaves_no_orphan(db: &TestDb) {
+    let replica_store = db.replica().await;
+    let svcs = [
+        service(&db.store, Limits::default()),
+        service(&replica_store, Limits::default()),
+    ];
+    let a = tenant(&db.store, A).await;
+    let vpc = create_vpc(&svcs[0], &a, "10.0.0.0/16", &[]).await;
+    for round in 0..4u8 {
+        let block = format!("10.{}.0.0/16", round + 1);
+        let assoc = svcs[0]
+            .associate_vpc_cidr_block(&a, &vpc.id, &block)
+            .await
+            .unwrap();
+        let create = {
+            let (svc, a, vpc_id) = (svcs[0].clone(), a.clone(), vpc.id.clone());
+            let cidr = format!("10.{}.0.0/24", round + 1);
+            tokio::spawn(async move { svc.create_subnet(&a, input(&vpc_id, &cidr)).await })
+        };
+        let disassociate = {
+            let (svc, a) = (svcs[1].clone(), a.clone());
+            tokio::spawn(async move {
+                svc.disassociate_vpc_cidr_block(&a, &assoc.association_id)
+                    .await
+            })
+        };
+        let (created, removed) = (create.await.unwrap(), disassociate.await.unwrap());
+        match (&created, &removed) {
+            (
+                Ok(_),
+                Err(Error::Client {
+                    code: "InvalidCidrBlock.InUse",
+                    ..
+                }),
+            ) => {}
+            (
+                Err(Error::Client {
+                    code: "InvalidSubnet.Range",
+                    ..
+                }),
+                Ok(_),
+            ) => {}
+            other => panic!("round {round}: {other:?}"),
+        }
+        let blocks = describe_one(&svcs[0], &a, &vpc.id).await.cidr_associations;
+        for s in all(&svcs[0], &a).await {
+            assert!(
+                blocks.iter().any(|b| b.cidr_block.contains(&s.cidr_block)),
+                "{} outside the VPC's blocks",
+                s.cidr_block
+            );
+        }
+    }
+    replica_store.close().await;
+}
