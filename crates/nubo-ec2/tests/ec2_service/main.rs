@@ -52,6 +52,8 @@ harness::suite!(
     security_group::referenced_groups_cannot_be_deleted,
     security_group::rule_limit_is_sixty_per_direction,
     security_group::dry_runs_and_tenancy,
+    security_group::concurrent_authorizes_lose_no_rule,
+    security_group::delete_racing_a_reference_leaves_no_dangling_rule,
     subnet::subnet_create_describe_delete,
     subnet::subnet_invalid_create_input_is_refused_and_changes_nothing,
     subnet::cidr_block_with_subnets_cannot_be_disassociated,
