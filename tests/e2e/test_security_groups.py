@@ -359,6 +359,30 @@ def test_describe_and_modify_security_group_rules(nubo, ec2, make_vpc, make_grou
                  SecurityGroupRuleIds=["sgr-nope!"])
 
 
+def test_rules_can_be_tagged(ec2, make_vpc, make_group):
+    vpc_id = make_vpc("10.137.0.0/16")["VpcId"]
+    gid = make_group(vpc_id)
+    run = unique("run")
+    [rule] = ec2.authorize_security_group_ingress(
+        GroupId=gid, IpPermissions=[tcp(22, "10.0.0.0/8")],
+        TagSpecifications=[{"ResourceType": "security-group-rule",
+                            "Tags": [{"Key": "run", "Value": run}]}])["SecurityGroupRules"]
+    rid = rule["SecurityGroupRuleId"]
+    assert tags_of(rule) == {"run": run}
+    ec2.create_tags(Resources=[rid], Tags=[{"Key": "Name", "Value": "ssh"}])
+    found = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [rid]}])["Tags"]
+    assert sorted((t["Key"], t["Value"], t["ResourceType"]) for t in found) == [
+        ("Name", "ssh", "security-group-rule"), ("run", run, "security-group-rule")]
+    [tagged] = ec2.describe_security_group_rules(
+        Filters=[{"Name": "tag:run", "Values": [run]}])["SecurityGroupRules"]
+    assert tagged["SecurityGroupRuleId"] == rid and tags_of(tagged) == {"run": run, "Name": "ssh"}
+    ec2.delete_tags(Resources=[rid], Tags=[{"Key": "Name"}])
+    [tagged] = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rid])["SecurityGroupRules"]
+    assert tags_of(tagged) == {"run": run}
+    expect_error("InvalidSecurityGroupRuleId.NotFound", ec2.create_tags,
+                 Resources=["sgr-0123456789abcdef0"], Tags=[{"Key": "a", "Value": "b"}])
+
+
 # ---- DryRun, IAM, tenancy ---------------------------------------------------------------------------
 
 

@@ -85,6 +85,12 @@ impl Ec2Service {
         for id in ids {
             let kind = ResourceKind::of_id(id)
                 .ok_or_else(|| Error::client("InvalidID", format!("The ID '{id}' is not valid")))?;
+            if kind == ResourceKind::SecurityGroupRule {
+                // A rule lives, with its tags, inside its group's row.
+                crate::security_group::rule_ops::retag_rule_in_tx(&mut tx, scope, id, change)
+                    .await?;
+                continue;
+            }
             let row = match tx
                 .get_resource(scope.account.as_str(), id)
                 .await
@@ -177,16 +183,22 @@ impl Ec2Service {
             let Some(kind) = ResourceKind::of_id(&row.id) else {
                 continue;
             };
-            let tags = tags_of(row)?;
-            for tag in tags.iter() {
-                out.push(TagDescription {
-                    resource_id: row.id.clone(),
-                    resource_type: kind.type_name(),
-                    key: tag.key.clone(),
-                    value: tag.value.clone(),
-                    sort_key: format!("{}\u{0}{}", row.id, tag.key),
-                    resource_tags: tags.clone(),
-                });
+            let mut tagged = vec![(row.id.clone(), kind, tags_of(row)?)];
+            if kind == ResourceKind::SecurityGroup {
+                // Security group rules live, with their tags, inside their group's row.
+                tagged.extend(crate::security_group::ops::rule_tags(row)?);
+            }
+            for (id, kind, tags) in tagged {
+                for tag in tags.iter() {
+                    out.push(TagDescription {
+                        resource_id: id.clone(),
+                        resource_type: kind.type_name(),
+                        key: tag.key.clone(),
+                        value: tag.value.clone(),
+                        sort_key: format!("{id}\u{0}{}", tag.key),
+                        resource_tags: tags.clone(),
+                    });
+                }
             }
         }
         out.retain(|t| filter::matches(t, filters));

@@ -97,6 +97,19 @@ pub(crate) fn groups_among(rows: &[ResourceRow]) -> Result<Vec<Versioned<Securit
         .collect()
 }
 
+/// The tags of each rule of the group stored in `row`, for `DescribeTags`.
+pub(crate) fn rule_tags(row: &ResourceRow) -> Result<Vec<(String, ResourceKind, TagSet)>, Error> {
+    let group: Versioned<SecurityGroup> = decode(row)?;
+    Ok(group
+        .value
+        .ingress
+        .into_iter()
+        .chain(group.value.egress)
+        .filter(|r| !r.tags.is_empty())
+        .map(|r| (r.id.to_string(), ResourceKind::SecurityGroupRule, r.tags))
+        .collect())
+}
+
 /// Resolves `group` to the caller's group, read inside `tx`.
 pub(crate) async fn resolve_in_tx(
     tx: &mut Tx,

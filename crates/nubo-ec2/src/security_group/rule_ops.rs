@@ -4,7 +4,8 @@
 //! group; group references are checked in the same transaction.
 
 use nubo_core::filter::{self, Filter, Page};
-use nubo_core::{Error, ResourceId, ResourceKind, Tag};
+use nubo_core::tag::MAX_TAGS_PER_RESOURCE;
+use nubo_core::{Error, ResourceId, ResourceKind, Tag, TagSet};
 use nubo_store::Tx;
 
 use super::ops::{groups_among, parse_group_id, resolve_in_tx, GroupRef};
@@ -173,6 +174,51 @@ async fn resolve_permissions(
         }
     }
     Ok(specs)
+}
+
+/// `CreateTags`/`DeleteTags` on a rule: applies `change` to the tags of rule
+/// `id`, inside the group row that holds it (read and written in `tx`).
+pub(crate) async fn retag_rule_in_tx(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    id: &str,
+    change: &(dyn Fn(&mut TagSet) + Sync),
+) -> Result<(), Error> {
+    let not_found = || crate::resource::not_found(ResourceKind::SecurityGroupRule, id);
+    let rows = tx
+        .list_resources(
+            scope.account.as_str(),
+            &scope.region,
+            ResourceKind::SecurityGroup.prefix(),
+        )
+        .await
+        .map_err(store_err)?;
+    let mut group = groups_among(&rows)?
+        .into_iter()
+        .find(|g| {
+            g.value
+                .ingress
+                .iter()
+                .chain(&g.value.egress)
+                .any(|r| r.id.as_str() == id)
+        })
+        .ok_or_else(not_found)?;
+    let rule = group
+        .value
+        .ingress
+        .iter_mut()
+        .chain(group.value.egress.iter_mut())
+        .find(|r| r.id.as_str() == id)
+        .ok_or_else(not_found)?;
+    change(&mut rule.tags);
+    if rule.tags.len() > MAX_TAGS_PER_RESOURCE {
+        return Err(Error::client(
+            "TagLimitExceeded",
+            format!("The maximum number of tags for resource '{id}' ({MAX_TAGS_PER_RESOURCE}) has been reached."),
+        ));
+    }
+    update_in_tx(tx, scope, &group).await?;
+    Ok(())
 }
 
 fn group_rules(group: &SecurityGroup, egress: bool, rules: Vec<Rule>) -> Vec<GroupRule> {

@@ -760,3 +760,80 @@ pub async fn delete_racing_a_reference_leaves_no_dangling_rule(db: &TestDb) {
     }
     replica.close().await;
 }
+
+/// Rules take tags on creation (`TagSpecification` of type
+/// `security-group-rule`) and through CreateTags/DeleteTags; DescribeTags and
+/// DescribeSecurityGroupRules' tag filters see them.
+pub async fn rules_can_be_tagged(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let vpc = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let web = create_group(&svc, &a, &vpc.id, "web").await;
+    let added = svc
+        .authorize_security_group(
+            &a,
+            &GroupRef::Id(web.id.clone()),
+            false,
+            &[tcp(22, "10.0.0.0/8"), tcp(80, "10.0.0.0/8")],
+            &[("security-group-rule".into(), vec![tag("team", "ops")])],
+        )
+        .await
+        .unwrap();
+    let (ssh, http) = (added[0].rule.id.to_string(), added[1].rule.id.to_string());
+    assert_err!(
+        svc.authorize_security_group(
+            &a,
+            &GroupRef::Id(web.id.clone()),
+            false,
+            &[tcp(443, "10.0.0.0/8")],
+            &[("security-group".into(), vec![tag("team", "ops")])],
+        )
+        .await,
+        Error::InvalidParameterValue(_)
+    );
+
+    svc.create_tags(
+        &a,
+        &[ssh.clone(), web.id.to_string()],
+        &[tag("Name", "ssh")],
+    )
+    .await
+    .unwrap();
+    svc.delete_tags(&a, std::slice::from_ref(&http), &[])
+        .await
+        .unwrap();
+    let (tags, _) = svc
+        .describe_tags(
+            &a,
+            &[filter("resource-type", &["security-group-rule"])],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    let got: Vec<(String, String, String)> = tags
+        .iter()
+        .map(|t| (t.resource_id.clone(), t.key.clone(), t.value.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (ssh.clone(), "Name".into(), "ssh".into()),
+            (ssh.clone(), "team".into(), "ops".into())
+        ]
+    );
+    let (rules, _) = svc
+        .describe_security_group_rules(&a, &[], &[filter("tag:Name", &["ssh"])], &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].rule.id.as_str(), ssh);
+    assert_eq!(group(&svc, &a, &web.id).await.tags.get("Name"), Some("ssh"));
+    assert_err!(
+        svc.create_tags(&a, &["sgr-0123456789abcdef0".into()], &[tag("a", "b")])
+            .await,
+        Error::NotFound {
+            code: "InvalidSecurityGroupRuleId.NotFound",
+            ..
+        }
+    );
+}
