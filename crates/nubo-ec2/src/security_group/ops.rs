@@ -11,7 +11,8 @@ use nubo_store::{ResourceRow, Tx};
 use super::rule::{check_text, Protocol, Rule, Target};
 use super::{SecurityGroup, DEFAULT_GROUP_NAME};
 use crate::resource::{
-    self, decode, get_in_tx, new_row, store_err, tags_for, Ec2Service, RequestScope, Versioned,
+    self, decode, get_in_tx, new_row, store_err, tags_for, update_in_tx, Ec2Service, RequestScope,
+    Versioned,
 };
 use crate::retry::with_retry;
 use crate::vpc::Vpc;
@@ -255,6 +256,10 @@ impl Ec2Service {
         tx.insert_resource(&new_row(scope, &group)?)
             .await
             .map_err(store_err)?;
+        // Writing the VPC back bumps its generation, so a racing create of the
+        // same name or a racing DeleteVpc conflicts and re-runs from a fresh
+        // read (as CreateSubnet does) instead of missing this group.
+        update_in_tx(&mut tx, scope, &vpc).await?;
         crate::resource::commit(tx, scope, &[group.id.as_str()]).await?;
         Ok(group)
     }

@@ -55,6 +55,7 @@ harness::suite!(
     security_group::concurrent_authorizes_lose_no_rule,
     security_group::delete_racing_a_reference_leaves_no_dangling_rule,
     security_group::rules_can_be_tagged,
+    security_group::racing_creates_admit_one_name_and_no_orphan,
     subnet::subnet_create_describe_delete,
     subnet::subnet_invalid_create_input_is_refused_and_changes_nothing,
     subnet::cidr_block_with_subnets_cannot_be_disassociated,

@@ -837,3 +837,62 @@ pub async fn rules_can_be_tagged(db: &TestDb) {
         }
     );
 }
+
+/// Racing creates of one name in one VPC admit exactly one group, and a
+/// create racing DeleteVpc never leaves a group without its VPC.
+pub async fn racing_creates_admit_one_name_and_no_orphan(db: &TestDb) {
+    let replica = db.replica().await;
+    let svcs = [
+        service(&db.store, Limits::default()),
+        service(&replica, Limits::default()),
+    ];
+    let a = tenant(&db.store, A).await;
+    let vpc = create_vpc(&svcs[0], &a, "10.0.0.0/16", &[]).await;
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let (svc, a, input) = (svcs[i % 2].clone(), a.clone(), create_input(&vpc.id, "web"));
+            tokio::spawn(async move { svc.create_security_group(&a, input).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(Error::AlreadyExists {
+                code: "InvalidGroup.Duplicate",
+                ..
+            }) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(groups_of(&svcs[0], &a, &vpc.id).await.len(), 2);
+
+    for round in 0..4 {
+        let vpc = create_vpc(&svcs[0], &a, "10.1.0.0/16", &[]).await;
+        let (s1, s2, a1, a2) = (
+            svcs[round % 2].clone(),
+            svcs[(round + 1) % 2].clone(),
+            a.clone(),
+            a.clone(),
+        );
+        let input = create_input(&vpc.id, "late");
+        let vpc_id = vpc.id.clone();
+        let create = tokio::spawn(async move { s1.create_security_group(&a1, input).await });
+        let delete = tokio::spawn(async move { s2.delete_vpc(&a2, &vpc_id).await });
+        match (create.await.unwrap(), delete.await.unwrap()) {
+            (Ok(group), Err(Error::DependencyViolation(_))) => {
+                svcs[0]
+                    .delete_security_group(&a, &GroupRef::Id(group.id))
+                    .await
+                    .unwrap();
+                svcs[0].delete_vpc(&a, &vpc.id).await.unwrap();
+            }
+            (Err(Error::NotFound { .. }), Ok(())) => {}
+            other => panic!("round {round}: unexpected {other:?}"),
+        }
+        let rows = db.store.list_children(A, vpc.id.as_str()).await.unwrap();
+        assert!(rows.is_empty(), "round {round}: orphans {rows:?}");
+    }
+    replica.close().await;
+}
