@@ -53,6 +53,7 @@ pub enum ResourceKind {
     VpcCidrAssociation,
     Subnet,
     RouteTable,
+    RouteTableAssociation,
     InternetGateway,
     NatGateway,
     ElasticIp,
@@ -74,11 +75,12 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// All kinds, for lookups by prefix or by resource-type name.
-    pub const ALL: [ResourceKind; 21] = [
+    pub const ALL: [ResourceKind; 22] = [
         ResourceKind::Vpc,
         ResourceKind::VpcCidrAssociation,
         ResourceKind::Subnet,
         ResourceKind::RouteTable,
+        ResourceKind::RouteTableAssociation,
         ResourceKind::InternetGateway,
         ResourceKind::NatGateway,
         ResourceKind::ElasticIp,
@@ -105,6 +107,7 @@ impl ResourceKind {
             ResourceKind::VpcCidrAssociation => "vpc-cidr-assoc",
             ResourceKind::Subnet => "subnet",
             ResourceKind::RouteTable => "rtb",
+            ResourceKind::RouteTableAssociation => "rtbassoc",
             ResourceKind::InternetGateway => "igw",
             ResourceKind::NatGateway => "nat",
             ResourceKind::ElasticIp => "eipalloc",
@@ -132,6 +135,7 @@ impl ResourceKind {
             ResourceKind::VpcCidrAssociation => "vpc-cidr-association",
             ResourceKind::Subnet => "subnet",
             ResourceKind::RouteTable => "route-table",
+            ResourceKind::RouteTableAssociation => "route-table-association",
             ResourceKind::InternetGateway => "internet-gateway",
             ResourceKind::NatGateway => "natgateway",
             ResourceKind::ElasticIp => "elastic-ip",
@@ -159,6 +163,7 @@ impl ResourceKind {
             ResourceKind::VpcCidrAssociation => "InvalidVpcCidrBlockAssociationID.NotFound",
             ResourceKind::Subnet => "InvalidSubnetID.NotFound",
             ResourceKind::RouteTable => "InvalidRouteTableID.NotFound",
+            ResourceKind::RouteTableAssociation => "InvalidAssociationID.NotFound",
             ResourceKind::InternetGateway => "InvalidInternetGatewayID.NotFound",
             ResourceKind::NatGateway => "NatGatewayNotFound",
             ResourceKind::ElasticIp => "InvalidAllocationID.NotFound",
