@@ -8,6 +8,7 @@ pub mod ipam;
 pub mod region;
 pub mod resource;
 pub mod retry;
+pub mod route_table;
 pub mod security_group;
 pub mod subnet;
 pub mod tags;

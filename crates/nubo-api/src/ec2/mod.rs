@@ -3,6 +3,7 @@
 
 mod region;
 mod render;
+mod route_table;
 mod security_group;
 mod subnet;
 mod tags;
@@ -60,6 +61,12 @@ ec2_actions!(
     RevokeSecurityGroupEgress,
     DescribeSecurityGroupRules,
     ModifySecurityGroupRules,
+    CreateRouteTable,
+    DescribeRouteTables,
+    DeleteRouteTable,
+    AssociateRouteTable,
+    DisassociateRouteTable,
+    ReplaceRouteTableAssociation,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -217,6 +224,14 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             &["Filter", "SecurityGroupRuleId", "NextToken", "MaxResults"]
         }
         Ec2Action::ModifySecurityGroupRules => &["GroupId", "SecurityGroupRule"],
+        Ec2Action::CreateRouteTable => &["TagSpecification", "ClientToken", "VpcId"],
+        Ec2Action::DescribeRouteTables => &["NextToken", "MaxResults", "RouteTableId", "Filter"],
+        Ec2Action::DeleteRouteTable => &["RouteTableId"],
+        Ec2Action::AssociateRouteTable => {
+            &["GatewayId", "PublicIpv4Pool", "SubnetId", "RouteTableId"]
+        }
+        Ec2Action::DisassociateRouteTable => &["AssociationId"],
+        Ec2Action::ReplaceRouteTableAssociation => &["AssociationId", "RouteTableId"],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
     }
@@ -277,6 +292,23 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
             };
             Ok(vec![call.ec2_arn("security-group", id)])
         }
+        Ec2Action::CreateRouteTable => {
+            let mut arns = vpc(call)?;
+            arns.insert(0, call.ec2_arn("route-table", "*"));
+            Ok(arns)
+        }
+        Ec2Action::DeleteRouteTable | Ec2Action::ReplaceRouteTableAssociation => {
+            Ok(vec![call.ec2_arn(
+                "route-table",
+                call.params.required("RouteTableId")?,
+            )])
+        }
+        Ec2Action::AssociateRouteTable => Ok(vec![
+            call.ec2_arn("route-table", call.params.required("RouteTableId")?),
+            call.ec2_arn("subnet", call.params.get("SubnetId").unwrap_or("*")),
+        ]),
+        // The association names no table; authorize on any route table.
+        Ec2Action::DisassociateRouteTable => Ok(vec![call.ec2_arn("route-table", "*")]),
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -299,6 +331,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeSubnets
         | Ec2Action::DescribeSecurityGroups
         | Ec2Action::DescribeSecurityGroupRules
+        | Ec2Action::DescribeRouteTables
         | Ec2Action::DescribeTags => Ok(vec!["*".into()]),
     }
 }
@@ -359,6 +392,14 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         }
         Ec2Action::ModifySecurityGroupRules => {
             security_group::modify_security_group_rules(api, call).await
+        }
+        Ec2Action::CreateRouteTable => route_table::create_route_table(api, call).await,
+        Ec2Action::DescribeRouteTables => route_table::describe_route_tables(api, call).await,
+        Ec2Action::DeleteRouteTable => route_table::delete_route_table(api, call).await,
+        Ec2Action::AssociateRouteTable => route_table::associate_route_table(api, call).await,
+        Ec2Action::DisassociateRouteTable => route_table::disassociate_route_table(api, call).await,
+        Ec2Action::ReplaceRouteTableAssociation => {
+            route_table::replace_route_table_association(api, call).await
         }
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,

@@ -238,6 +238,8 @@ impl Ec2Service {
                 holders.join(", ")
             )));
         }
+        crate::route_table::ops::forget_subnet_in_tx(&mut tx, scope, &subnet.value.vpc_id, id)
+            .await?;
         tx.delete_resource(scope.account.as_str(), id.as_str(), subnet.generation)
             .await
             .map_err(store_err)?;

@@ -78,6 +78,7 @@ impl Ec2Service {
         };
         vpc.value.cidr_associations.push(association.clone());
         update_in_tx(&mut tx, scope, &vpc).await?;
+        crate::route_table::ops::sync_local_routes_in_tx(&mut tx, scope, &vpc.value).await?;
         crate::resource::commit(tx, scope, &[id.as_str(), &association.association_id]).await?;
         Ok(association)
     }
@@ -136,6 +137,7 @@ impl Ec2Service {
         }
         let mut removed = vpc.value.cidr_associations.remove(index);
         update_in_tx(&mut tx, scope, &vpc).await?;
+        crate::route_table::ops::sync_local_routes_in_tx(&mut tx, scope, &vpc.value).await?;
         crate::resource::commit(tx, scope, &[vpc.value.id.as_str(), association_id]).await?;
         removed.state = CidrState::Disassociating;
         Ok((vpc.value.id, removed))

@@ -146,6 +146,7 @@ impl Ec2Service {
             .await
             .map_err(store_err)?;
         crate::security_group::ops::create_default(&mut tx, scope, &vpc).await?;
+        crate::route_table::ops::create_main(&mut tx, scope, &vpc).await?;
         crate::resource::commit(tx, scope, &[vpc.id.as_str()]).await?;
         Ok(vpc)
     }
@@ -178,6 +179,8 @@ impl Ec2Service {
         // The default security group goes with its VPC; every other child blocks.
         let children =
             crate::security_group::ops::delete_default_with_vpc(&mut tx, scope, children).await?;
+        let children =
+            crate::route_table::ops::delete_main_with_vpc(&mut tx, scope, children).await?;
         if !children.is_empty() {
             let names: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
             return Err(Error::DependencyViolation(format!(

@@ -9,6 +9,7 @@ mod concurrency;
 mod describe;
 mod dry_run;
 mod harness;
+mod route_table;
 mod security_group;
 mod subnet;
 mod tags;
@@ -66,6 +67,11 @@ harness::suite!(
     subnet::subnet_dry_runs_validate_and_change_nothing,
     subnet::concurrent_overlapping_creates_admit_one,
     subnet::disassociation_racing_subnet_creation_leaves_no_orphan,
+    route_table::main_table_lives_and_dies_with_its_vpc,
+    route_table::route_tables_create_describe_filter_delete,
+    route_table::subnet_associations,
+    route_table::racing_associations_of_one_subnet_admit_one,
+    route_table::route_table_dry_runs_and_tenancy,
 );
 
 /// The first tenant of every test.

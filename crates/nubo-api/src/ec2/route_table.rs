@@ -1,0 +1,144 @@
+//! Route table actions: decode parameters, call the EC2 service, render the
+//! `RouteTable`, `RouteTableAssociation` and `Route` shapes.
+
+use nubo_core::filter::Page;
+use nubo_core::Error;
+use nubo_ec2::route_table::association::parse_association_id;
+use nubo_ec2::route_table::ops::{parse_route_table_id, CreateRouteTable};
+use nubo_ec2::route_table::{Association, Route, RouteTable};
+use nubo_ec2::subnet::ops::parse_subnet_id;
+use nubo_ec2::vpc::ops::parse_vpc_id;
+use nubo_protocol::xml::XmlWriter;
+
+use super::render;
+use crate::call::Call;
+use crate::server::Api;
+
+/// The `RouteTableAssociation` shape's members.
+fn association(w: &mut XmlWriter, table: &RouteTable, a: &Association) {
+    w.leaf("main", a.main)
+        .leaf("routeTableAssociationId", &a.id)
+        .leaf("routeTableId", &table.id)
+        .leaf_opt("subnetId", a.subnet_id.as_ref())
+        .node("associationState", |w| {
+            w.leaf("state", "associated");
+        });
+}
+
+/// The `Route` shape's members.
+fn route(w: &mut XmlWriter, r: &Route) {
+    w.leaf("destinationCidrBlock", r.destination_cidr_block)
+        .leaf("gatewayId", r.target.gateway_id())
+        .leaf("origin", r.origin.as_str())
+        .leaf("state", r.state.as_str());
+}
+
+/// The `RouteTable` shape's members.
+fn route_table(w: &mut XmlWriter, t: &RouteTable) {
+    w.items("associationSet", &t.associations, |w, a| {
+        association(w, t, a)
+    })
+    .node("propagatingVgwSet", |_| {})
+    .leaf("routeTableId", &t.id)
+    .items("routeSet", &t.routes, route);
+    render::tag_set(w, &t.tags);
+    w.leaf("vpcId", &t.vpc_id).leaf("ownerId", &t.owner_id);
+}
+
+pub async fn create_route_table(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let p = &call.params;
+    let input = CreateRouteTable {
+        vpc_id: parse_vpc_id(p.required("VpcId")?)?,
+        client_token: p.get("ClientToken").map(str::to_string),
+        tag_specifications: p
+            .tag_specifications()?
+            .into_iter()
+            .map(|s| (s.resource_type, s.tags))
+            .collect(),
+    };
+    let token = input.client_token.clone();
+    let created = api.ec2.create_route_table(&call.scope, input).await?;
+    call.touched.push(created.id.to_string());
+    let mut w = call.response("CreateRouteTable");
+    w.node("routeTable", |w| route_table(w, &created));
+    w.leaf_opt("clientToken", token);
+    Ok(call.finish(w))
+}
+
+pub async fn describe_route_tables(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let p = &call.params;
+    let ids = p
+        .list("RouteTableId")?
+        .iter()
+        .map(|id| parse_route_table_id(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filters = p.filters()?;
+    let page = Page::new(p.int("MaxResults")?, p.get("NextToken"), 5, 100)?;
+    let (tables, next) = api
+        .ec2
+        .describe_route_tables(&call.scope, &ids, &filters, &page)
+        .await?;
+    let mut w = call.response("DescribeRouteTables");
+    w.items("routeTableSet", &tables, route_table);
+    w.leaf_opt("nextToken", next);
+    Ok(call.finish(w))
+}
+
+pub async fn delete_route_table(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let id = parse_route_table_id(call.params.required("RouteTableId")?)?;
+    api.ec2.delete_route_table(&call.scope, &id).await?;
+    call.touched.push(id.to_string());
+    let mut w = call.response("DeleteRouteTable");
+    w.leaf("return", true);
+    Ok(call.finish(w))
+}
+
+pub async fn associate_route_table(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let p = &call.params;
+    let table = parse_route_table_id(p.required("RouteTableId")?)?;
+    if p.contains("GatewayId") || p.contains("PublicIpv4Pool") {
+        return Err(Error::invalid(
+            "Gateway (edge) associations are not supported by this Nubo installation yet; associate a SubnetId.",
+        ));
+    }
+    let subnet = parse_subnet_id(p.required("SubnetId")?)?;
+    let created = api
+        .ec2
+        .associate_route_table(&call.scope, &table, &subnet)
+        .await?;
+    call.touched
+        .extend([table.to_string(), created.id.to_string()]);
+    let mut w = call.response("AssociateRouteTable");
+    w.leaf("associationId", &created.id)
+        .node("associationState", |w| {
+            w.leaf("state", "associated");
+        });
+    Ok(call.finish(w))
+}
+
+pub async fn disassociate_route_table(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let id = parse_association_id(call.params.required("AssociationId")?)?;
+    api.ec2.disassociate_route_table(&call.scope, &id).await?;
+    call.touched.push(id.to_string());
+    let mut w = call.response("DisassociateRouteTable");
+    w.leaf("return", true);
+    Ok(call.finish(w))
+}
+
+pub async fn replace_route_table_association(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let p = &call.params;
+    let id = parse_association_id(p.required("AssociationId")?)?;
+    let table = parse_route_table_id(p.required("RouteTableId")?)?;
+    let created = api
+        .ec2
+        .replace_route_table_association(&call.scope, &id, &table)
+        .await?;
+    call.touched
+        .extend([id.to_string(), created.id.to_string()]);
+    let mut w = call.response("ReplaceRouteTableAssociation");
+    w.leaf("newAssociationId", &created.id)
+        .node("associationState", |w| {
+            w.leaf("state", "associated");
+        });
+    Ok(call.finish(w))
+}

@@ -1,0 +1,341 @@
+"""Route tables: the main table of each VPC and its local routes, create/describe/filter/
+delete, subnet associations (explicit, replaced, main), AWS's errors, DryRun, tenancy and IAM,
+through boto3 and the AWS CLI."""
+
+import re
+
+import pytest
+from conftest import AwsCliError, allow, expect_error, policy_doc, tags_of, unique
+
+RTB_ID = re.compile(r"^rtb-[0-9a-f]{8}([0-9a-f]{9})?$")
+ASSOC_ID = re.compile(r"^rtbassoc-[0-9a-f]{8}([0-9a-f]{9})?$")
+MISSING_RTB = "rtb-0123456789abcdef0"
+MISSING_ASSOC = "rtbassoc-0123456789abcdef0"
+
+
+@pytest.fixture
+def make_table(nubo, cleanup):
+    """make_table(vpc_id, client=None, **kwargs) -> the created RouteTable dict."""
+
+    def make(vpc_id, client=None, **kwargs):
+        client = client or nubo.client("ec2")
+        table = client.create_route_table(VpcId=vpc_id, **kwargs)["RouteTable"]
+        cleanup(lambda: client.delete_route_table(RouteTableId=table["RouteTableId"]))
+        return table
+
+    return make
+
+
+@pytest.fixture
+def make_subnet(nubo, cleanup):
+    def make(vpc_id, cidr, client=None):
+        client = client or nubo.client("ec2")
+        subnet = client.create_subnet(VpcId=vpc_id, CidrBlock=cidr)["Subnet"]
+        cleanup(lambda: client.delete_subnet(SubnetId=subnet["SubnetId"]))
+        return subnet["SubnetId"]
+
+    return make
+
+
+def table_ids(client, *filters) -> set:
+    return {t["RouteTableId"] for t in
+            client.describe_route_tables(Filters=list(filters))["RouteTables"]}
+
+
+def describe_table(client, table_id) -> dict:
+    [table] = client.describe_route_tables(RouteTableIds=[table_id])["RouteTables"]
+    return table
+
+
+def main_table(client, vpc_id) -> dict:
+    [table] = client.describe_route_tables(Filters=[
+        {"Name": "vpc-id", "Values": [vpc_id]},
+        {"Name": "association.main", "Values": ["true"]}])["RouteTables"]
+    return table
+
+
+def routes(table) -> list:
+    return [(r["DestinationCidrBlock"], r["GatewayId"], r["Origin"], r["State"])
+            for r in table["Routes"]]
+
+
+# ---- the main table ---------------------------------------------------------------------------
+
+
+def test_main_table_comes_and_goes_with_its_vpc(ec2):
+    vpc_id = ec2.create_vpc(CidrBlock="10.200.0.0/16")["Vpc"]["VpcId"]
+    try:
+        main = main_table(ec2, vpc_id)
+        assert RTB_ID.match(main["RouteTableId"])
+        assert main["VpcId"] == vpc_id and main["OwnerId"]
+        [assoc] = main["Associations"]
+        assert assoc["Main"] is True and ASSOC_ID.match(assoc["RouteTableAssociationId"])
+        assert assoc["RouteTableId"] == main["RouteTableId"]
+        assert assoc["AssociationState"] == {"State": "associated"}
+        assert "SubnetId" not in assoc
+        assert routes(main) == [("10.200.0.0/16", "local", "CreateRouteTable", "active")]
+        expect_error("DependencyViolation", ec2.delete_route_table,
+                     RouteTableId=main["RouteTableId"])
+    finally:
+        ec2.delete_vpc(VpcId=vpc_id)
+    expect_error("InvalidRouteTableID.NotFound", ec2.describe_route_tables,
+                 RouteTableIds=[main["RouteTableId"]])
+
+
+def test_local_routes_follow_secondary_blocks(ec2, make_vpc, make_table):
+    vpc_id = make_vpc("10.201.0.0/16")["VpcId"]
+    custom = make_table(vpc_id)["RouteTableId"]
+    assoc = ec2.associate_vpc_cidr_block(VpcId=vpc_id, CidrBlock="10.202.0.0/16")
+    for table_id in (custom, main_table(ec2, vpc_id)["RouteTableId"]):
+        assert routes(describe_table(ec2, table_id)) == [
+            ("10.201.0.0/16", "local", "CreateRouteTable", "active"),
+            ("10.202.0.0/16", "local", "CreateRouteTable", "active")]
+    ec2.disassociate_vpc_cidr_block(AssociationId=assoc["CidrBlockAssociation"]["AssociationId"])
+    assert [r[0] for r in routes(describe_table(ec2, custom))] == ["10.201.0.0/16"]
+    assert table_ids(ec2, {"Name": "route.destination-cidr-block",
+                           "Values": ["10.202.0.0/16"]}) == set()
+
+
+# ---- create, describe, delete -------------------------------------------------------------------
+
+
+def test_create_describe_filter_delete(ec2, make_vpc, make_table):
+    vpc_id = make_vpc("10.203.0.0/16")["VpcId"]
+    name = unique("rtb")
+    table = make_table(vpc_id, TagSpecifications=[
+        {"ResourceType": "route-table", "Tags": [{"Key": "Name", "Value": name}]}])
+    table_id = table["RouteTableId"]
+    assert RTB_ID.match(table_id) and table["Associations"] == []
+    assert tags_of(table) == {"Name": name}
+    assert routes(table) == [("10.203.0.0/16", "local", "CreateRouteTable", "active")]
+    assert describe_table(ec2, table_id)["VpcId"] == vpc_id
+
+    main_id = main_table(ec2, vpc_id)["RouteTableId"]
+    by_vpc = {"Name": "vpc-id", "Values": [vpc_id]}
+    assert table_ids(ec2, by_vpc) == {table_id, main_id}
+    assert table_ids(ec2, {"Name": "tag:Name", "Values": [name]}) == {table_id}
+    assert table_ids(ec2, by_vpc, {"Name": "association.main", "Values": ["true"]}) == {main_id}
+    assert table_ids(ec2, by_vpc, {"Name": "association.main", "Values": ["false"]}) == set()
+    assert table_ids(ec2, {"Name": "route-table-id", "Values": [table_id]}) == {table_id}
+    assert table_ids(ec2, by_vpc, {"Name": "route.gateway-id", "Values": ["local"]}) == \
+        {table_id, main_id}
+    assert table_ids(ec2, by_vpc, {"Name": "route.state", "Values": ["blackhole"]}) == set()
+    assert table_ids(ec2, by_vpc, {"Name": "route.origin", "Values": ["CreateRouteTable"]}) == \
+        {table_id, main_id}
+    expect_error("InvalidParameterValue", ec2.describe_route_tables,
+                 Filters=[{"Name": "route.colour", "Values": ["x"]}])
+
+    ec2.create_tags(Resources=[table_id], Tags=[{"Key": "tier", "Value": "web"}])
+    assert tags_of(describe_table(ec2, table_id)) == {"Name": name, "tier": "web"}
+
+    ec2.delete_route_table(RouteTableId=table_id)
+    expect_error("InvalidRouteTableID.NotFound", ec2.delete_route_table, RouteTableId=table_id)
+    expect_error("InvalidRouteTableID.NotFound", ec2.describe_route_tables,
+                 RouteTableIds=[table_id, main_id])
+
+
+def test_errors_for_missing_malformed_and_unknown(nubo, ec2):
+    expect_error("InvalidVpcID.NotFound", ec2.create_route_table, VpcId="vpc-0123456789abcdef0")
+    expect_error("InvalidRouteTableID.NotFound", ec2.delete_route_table, RouteTableId=MISSING_RTB)
+    expect_error("InvalidRouteTableID.Malformed", ec2.delete_route_table, RouteTableId="rtb-xyz")
+    expect_error("InvalidAssociationID.NotFound", ec2.disassociate_route_table,
+                 AssociationId=MISSING_ASSOC)
+    expect_error("MissingParameter", ec2.create_route_table, VpcId="")
+    resp = nubo.raw("ec2", {"Action": "DeleteRouteTable", "Version": "2016-11-15",
+                            "RouteTableId": MISSING_RTB, "Colour": "red"})
+    assert (resp.status, resp.code) == (400, "UnknownParameter")
+
+
+def test_pagination_walks_every_table_once(ec2, make_vpc, make_table):
+    vpc_id = make_vpc("10.204.0.0/16")["VpcId"]
+    made = {make_table(vpc_id)["RouteTableId"] for _ in range(6)}
+    made.add(main_table(ec2, vpc_id)["RouteTableId"])
+    seen, token = [], None
+    while True:
+        kwargs = {"NextToken": token} if token else {}
+        page = ec2.describe_route_tables(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}], MaxResults=5, **kwargs)
+        assert len(page["RouteTables"]) <= 5
+        seen += [t["RouteTableId"] for t in page["RouteTables"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert sorted(seen) == sorted(made)
+    expect_error("InvalidParameterValue", ec2.describe_route_tables, MaxResults=101)
+
+
+def test_client_token_makes_create_idempotent(ec2, make_vpc, cleanup):
+    vpc_id = make_vpc("10.205.0.0/16")["VpcId"]
+    token = unique("token")
+    first = ec2.create_route_table(VpcId=vpc_id, ClientToken=token)
+    cleanup(lambda: ec2.delete_route_table(RouteTableId=first["RouteTable"]["RouteTableId"]))
+    again = ec2.create_route_table(VpcId=vpc_id, ClientToken=token)
+    assert again["RouteTable"]["RouteTableId"] == first["RouteTable"]["RouteTableId"]
+    assert again["ClientToken"] == token
+    assert len(table_ids(ec2, {"Name": "vpc-id", "Values": [vpc_id]})) == 2
+
+
+# ---- associations -----------------------------------------------------------------------------
+
+
+def test_subnet_associations(ec2, make_vpc, make_table, make_subnet):
+    vpc_id = make_vpc("10.206.0.0/16")["VpcId"]
+    other_vpc = make_vpc("10.207.0.0/16")["VpcId"]
+    s1 = make_subnet(vpc_id, "10.206.1.0/24")
+    s2 = make_subnet(vpc_id, "10.206.2.0/24")
+    custom = make_table(vpc_id)["RouteTableId"]
+    foreign = make_table(other_vpc)["RouteTableId"]
+    main_id = main_table(ec2, vpc_id)["RouteTableId"]
+
+    # No explicit association: DescribeRouteTables lists none (the main table applies).
+    assert table_ids(ec2, {"Name": "association.subnet-id", "Values": [s1]}) == set()
+
+    out = ec2.associate_route_table(RouteTableId=custom, SubnetId=s1)
+    assoc_id = out["AssociationId"]
+    assert ASSOC_ID.match(assoc_id) and out["AssociationState"] == {"State": "associated"}
+    [assoc] = describe_table(ec2, custom)["Associations"]
+    assert assoc == {"Main": False, "RouteTableAssociationId": assoc_id, "RouteTableId": custom,
+                     "SubnetId": s1, "AssociationState": {"State": "associated"}}
+    assert table_ids(ec2, {"Name": "association.subnet-id", "Values": [s1]}) == {custom}
+    assert table_ids(ec2, {"Name": "association.route-table-association-id",
+                           "Values": [assoc_id]}) == {custom}
+    assert table_ids(ec2, {"Name": "association.main", "Values": ["false"]}) >= {custom}
+
+    expect_error("Resource.AlreadyAssociated", ec2.associate_route_table,
+                 RouteTableId=main_id, SubnetId=s1)
+    expect_error("InvalidParameterValue", ec2.associate_route_table,
+                 RouteTableId=foreign, SubnetId=s2)
+    expect_error("InvalidSubnetID.NotFound", ec2.associate_route_table,
+                 RouteTableId=custom, SubnetId="subnet-0123456789abcdef0")
+    expect_error("DependencyViolation", ec2.delete_route_table, RouteTableId=custom)
+
+    moved = ec2.replace_route_table_association(AssociationId=assoc_id, RouteTableId=main_id)
+    new_id = moved["NewAssociationId"]
+    assert ASSOC_ID.match(new_id) and new_id != assoc_id
+    assert table_ids(ec2, {"Name": "association.subnet-id", "Values": [s1]}) == {main_id}
+    expect_error("InvalidAssociationID.NotFound", ec2.disassociate_route_table,
+                 AssociationId=assoc_id)
+    ec2.disassociate_route_table(AssociationId=new_id)
+    assert table_ids(ec2, {"Name": "association.subnet-id", "Values": [s1]}) == set()
+
+    # Deleting a subnet drops its association.
+    ec2.associate_route_table(RouteTableId=custom, SubnetId=s2)
+    ec2.delete_subnet(SubnetId=s2)
+    assert describe_table(ec2, custom)["Associations"] == []
+
+
+def test_main_association_can_move_but_not_go(ec2, make_vpc, make_table):
+    vpc_id = make_vpc("10.208.0.0/16")["VpcId"]
+    old_main = main_table(ec2, vpc_id)
+    [main_assoc] = old_main["Associations"]
+    custom = make_table(vpc_id)["RouteTableId"]
+    expect_error("InvalidParameterValue", ec2.disassociate_route_table,
+                 AssociationId=main_assoc["RouteTableAssociationId"])
+    out = ec2.replace_route_table_association(
+        AssociationId=main_assoc["RouteTableAssociationId"], RouteTableId=custom)
+    assert main_table(ec2, vpc_id)["RouteTableId"] == custom
+    [assoc] = describe_table(ec2, custom)["Associations"]
+    assert assoc["Main"] is True and assoc["RouteTableAssociationId"] == out["NewAssociationId"]
+    # The old main table is now an ordinary one, and can go.
+    ec2.delete_route_table(RouteTableId=old_main["RouteTableId"])
+    expect_error("DependencyViolation", ec2.delete_route_table, RouteTableId=custom)
+
+
+def test_gateway_associations_are_refused_clearly(ec2, make_vpc, make_table):
+    vpc_id = make_vpc("10.209.0.0/16")["VpcId"]
+    table_id = make_table(vpc_id)["RouteTableId"]
+    err = expect_error("InvalidParameterValue", ec2.associate_route_table,
+                       RouteTableId=table_id, GatewayId="igw-0123456789abcdef0")
+    assert "not supported" in str(err)
+
+
+# ---- DryRun, tenancy, IAM -----------------------------------------------------------------------
+
+
+def test_dry_run_validates_and_changes_nothing(ec2, make_vpc, make_table, make_subnet):
+    vpc_id = make_vpc("10.210.0.0/16")["VpcId"]
+    subnet_id = make_subnet(vpc_id, "10.210.1.0/24")
+    table_id = make_table(vpc_id)["RouteTableId"]
+    by_vpc = {"Name": "vpc-id", "Values": [vpc_id]}
+    expect_error("DryRunOperation", ec2.create_route_table, VpcId=vpc_id, DryRun=True, status=412)
+    assert len(table_ids(ec2, by_vpc)) == 2
+    expect_error("DryRunOperation", ec2.associate_route_table, RouteTableId=table_id,
+                 SubnetId=subnet_id, DryRun=True, status=412)
+    assert describe_table(ec2, table_id)["Associations"] == []
+    expect_error("DryRunOperation", ec2.delete_route_table, RouteTableId=table_id, DryRun=True)
+    expect_error("InvalidRouteTableID.NotFound", ec2.delete_route_table,
+                 RouteTableId=MISSING_RTB, DryRun=True)
+    expect_error("DryRunOperation", ec2.describe_route_tables, DryRun=True)
+    assoc_id = ec2.associate_route_table(RouteTableId=table_id, SubnetId=subnet_id)["AssociationId"]
+    expect_error("DryRunOperation", ec2.disassociate_route_table, AssociationId=assoc_id,
+                 DryRun=True)
+    assert describe_table(ec2, table_id)["Associations"][0]["RouteTableAssociationId"] == assoc_id
+    ec2.disassociate_route_table(AssociationId=assoc_id)
+
+
+def test_other_accounts_tables_are_not_found(nubo, ec2, account, make_vpc, make_table, make_subnet):
+    vpc_id = make_vpc("10.211.0.0/16")["VpcId"]
+    subnet_id = make_subnet(vpc_id, "10.211.1.0/24")
+    table_id = make_table(vpc_id)["RouteTableId"]
+    assoc_id = ec2.associate_route_table(RouteTableId=table_id, SubnetId=subnet_id)["AssociationId"]
+    theirs = nubo.client("ec2", account.creds)
+    assert table_ids(theirs) == set()
+    expect_error("InvalidRouteTableID.NotFound", theirs.describe_route_tables,
+                 RouteTableIds=[table_id])
+    expect_error("InvalidRouteTableID.NotFound", theirs.delete_route_table, RouteTableId=table_id)
+    expect_error("InvalidVpcID.NotFound", theirs.create_route_table, VpcId=vpc_id)
+    expect_error("InvalidAssociationID.NotFound", theirs.disassociate_route_table,
+                 AssociationId=assoc_id)
+    expect_error("InvalidAssociationID.NotFound", theirs.replace_route_table_association,
+                 AssociationId=assoc_id, RouteTableId=table_id)
+    ec2.disassociate_route_table(AssociationId=assoc_id)
+
+
+def test_iam_policies_see_route_table_arns(nubo, ec2, make_vpc, make_table):
+    vpc_id = make_vpc("10.212.0.0/16")["VpcId"]
+    allowed = make_table(vpc_id)["RouteTableId"]
+    other = make_table(vpc_id)["RouteTableId"]
+    arn = f"arn:aws:ec2:us-east-1:{nubo.admin.account_id}:route-table/{allowed}"
+    user = nubo.make_user(policy_doc(allow("ec2:DescribeRouteTables"),
+                                     allow("ec2:DeleteRouteTable", arn)))
+    client = nubo.client("ec2", user.creds)
+    assert {allowed, other} <= table_ids(client)
+    expect_error("UnauthorizedOperation", client.delete_route_table, RouteTableId=other,
+                 status=403)
+    expect_error("UnauthorizedOperation", client.create_route_table, VpcId=vpc_id, status=403)
+    client.delete_route_table(RouteTableId=allowed)
+    assert other in table_ids(ec2)
+
+
+# ---- AWS CLI -----------------------------------------------------------------------------------
+
+
+def test_route_table_lifecycle_with_aws_cli(nubo, make_vpc, make_subnet, cleanup):
+    vpc_id = make_vpc("10.213.0.0/16")["VpcId"]
+    subnet_id = make_subnet(vpc_id, "10.213.1.0/24")
+    table = nubo.aws("ec2", "create-route-table", "--vpc-id", vpc_id, "--tag-specifications",
+                     "ResourceType=route-table,Tags=[{Key=Name,Value=cli}]")["RouteTable"]
+    table_id = table["RouteTableId"]
+    cleanup(lambda: nubo.aws("ec2", "delete-route-table", "--route-table-id", table_id))
+    assert RTB_ID.match(table_id) and tags_of(table) == {"Name": "cli"}
+
+    assoc_id = nubo.aws("ec2", "associate-route-table", "--route-table-id", table_id,
+                        "--subnet-id", subnet_id)["AssociationId"]
+    found = nubo.aws("ec2", "describe-route-tables", "--filters",
+                     f"Name=association.subnet-id,Values={subnet_id}")["RouteTables"]
+    assert [t["RouteTableId"] for t in found] == [table_id]
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "delete-route-table", "--route-table-id", table_id)
+    assert info.value.code == "DependencyViolation", info.value.stderr
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "associate-route-table", "--route-table-id", table_id,
+                 "--subnet-id", subnet_id)
+    assert info.value.code == "Resource.AlreadyAssociated", info.value.stderr
+    nubo.aws("ec2", "disassociate-route-table", "--association-id", assoc_id)
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "delete-route-table", "--route-table-id", table_id, "--dry-run")
+    assert info.value.code == "DryRunOperation", info.value.stderr
+    nubo.aws("ec2", "delete-route-table", "--route-table-id", table_id)
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "describe-route-tables", "--route-table-ids", table_id)
+    assert info.value.code == "InvalidRouteTableID.NotFound", info.value.stderr
