@@ -5,6 +5,7 @@
 //! that the API edge renders. It never sees HTTP or XML.
 
 pub mod ipam;
+pub mod network_acl;
 pub mod region;
 pub mod resource;
 pub mod retry;

@@ -194,6 +194,8 @@ impl Ec2Service {
         tx.insert_resource(&new_row(scope, &subnet)?)
             .await
             .map_err(store_err)?;
+        crate::network_acl::ops::associate_with_default(&mut tx, scope, &vpc.value.id, &subnet.id)
+            .await?;
         crate::resource::commit(tx, scope, &[subnet.id.as_str()]).await?;
         Ok(subnet)
     }
@@ -239,6 +241,8 @@ impl Ec2Service {
             )));
         }
         crate::route_table::ops::forget_subnet_in_tx(&mut tx, scope, &subnet.value.vpc_id, id)
+            .await?;
+        crate::network_acl::ops::disassociate_subnet(&mut tx, scope, &subnet.value.vpc_id, id)
             .await?;
         tx.delete_resource(scope.account.as_str(), id.as_str(), subnet.generation)
             .await

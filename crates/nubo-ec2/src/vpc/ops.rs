@@ -147,6 +147,7 @@ impl Ec2Service {
             .map_err(store_err)?;
         crate::security_group::ops::create_default(&mut tx, scope, &vpc).await?;
         crate::route_table::ops::create_main(&mut tx, scope, &vpc).await?;
+        crate::network_acl::ops::create_default(&mut tx, scope, &vpc).await?;
         crate::resource::commit(tx, scope, &[vpc.id.as_str()]).await?;
         Ok(vpc)
     }
@@ -181,6 +182,9 @@ impl Ec2Service {
             crate::security_group::ops::delete_default_with_vpc(&mut tx, scope, children).await?;
         let children =
             crate::route_table::ops::delete_main_with_vpc(&mut tx, scope, children).await?;
+        // The default network ACL goes with its VPC too.
+        let children =
+            crate::network_acl::ops::delete_default_with_vpc(&mut tx, scope, children).await?;
         if !children.is_empty() {
             let names: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
             return Err(Error::DependencyViolation(format!(

@@ -9,6 +9,7 @@ mod concurrency;
 mod describe;
 mod dry_run;
 mod harness;
+mod network_acl;
 mod route_table;
 mod security_group;
 mod subnet;
@@ -72,6 +73,12 @@ harness::suite!(
     route_table::subnet_associations,
     route_table::racing_associations_of_one_subnet_admit_one,
     route_table::route_table_dry_runs_and_tenancy,
+    network_acl::default_acl_lives_and_dies_with_its_vpc,
+    network_acl::custom_acl_entries_follow_aws_rules,
+    network_acl::associations_move_between_acls_of_one_vpc,
+    network_acl::acl_describe_filters_and_pages,
+    network_acl::acl_dry_runs_and_tenancy,
+    network_acl::racing_subnet_creates_and_moves_keep_one_acl_per_subnet,
 );
 
 /// The first tenant of every test.
