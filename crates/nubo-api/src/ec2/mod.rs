@@ -1,6 +1,7 @@
 //! The EC2 Query API (version 2016-11-15): the action enum, the ARNs each
 //! action is authorized against, and dispatch to the per-family handlers.
 
+mod network_acl;
 mod region;
 mod render;
 mod route_table;
@@ -67,6 +68,13 @@ ec2_actions!(
     AssociateRouteTable,
     DisassociateRouteTable,
     ReplaceRouteTableAssociation,
+    CreateNetworkAcl,
+    DescribeNetworkAcls,
+    DeleteNetworkAcl,
+    CreateNetworkAclEntry,
+    ReplaceNetworkAclEntry,
+    DeleteNetworkAclEntry,
+    ReplaceNetworkAclAssociation,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -232,6 +240,22 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         }
         Ec2Action::DisassociateRouteTable => &["AssociationId"],
         Ec2Action::ReplaceRouteTableAssociation => &["AssociationId", "RouteTableId"],
+        Ec2Action::CreateNetworkAcl => &["TagSpecification", "ClientToken", "VpcId"],
+        Ec2Action::DescribeNetworkAcls => &["NextToken", "MaxResults", "NetworkAclId", "Filter"],
+        Ec2Action::DeleteNetworkAcl => &["NetworkAclId"],
+        Ec2Action::CreateNetworkAclEntry | Ec2Action::ReplaceNetworkAclEntry => &[
+            "NetworkAclId",
+            "RuleNumber",
+            "Protocol",
+            "RuleAction",
+            "Egress",
+            "CidrBlock",
+            "Ipv6CidrBlock",
+            "Icmp",
+            "PortRange",
+        ],
+        Ec2Action::DeleteNetworkAclEntry => &["NetworkAclId", "RuleNumber", "Egress"],
+        Ec2Action::ReplaceNetworkAclAssociation => &["AssociationId", "NetworkAclId"],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
     }
@@ -309,6 +333,21 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         ]),
         // The association names no table; authorize on any route table.
         Ec2Action::DisassociateRouteTable => Ok(vec![call.ec2_arn("route-table", "*")]),
+        Ec2Action::CreateNetworkAcl => {
+            let mut arns = vpc(call)?;
+            arns.insert(0, call.ec2_arn("network-acl", "*"));
+            Ok(arns)
+        }
+        Ec2Action::DeleteNetworkAcl
+        | Ec2Action::CreateNetworkAclEntry
+        | Ec2Action::ReplaceNetworkAclEntry
+        | Ec2Action::DeleteNetworkAclEntry
+        | Ec2Action::ReplaceNetworkAclAssociation => {
+            Ok(vec![call.ec2_arn(
+                "network-acl",
+                call.params.required("NetworkAclId")?,
+            )])
+        }
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -332,6 +371,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeSecurityGroups
         | Ec2Action::DescribeSecurityGroupRules
         | Ec2Action::DescribeRouteTables
+        | Ec2Action::DescribeNetworkAcls
         | Ec2Action::DescribeTags => Ok(vec!["*".into()]),
     }
 }
@@ -400,6 +440,17 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::DisassociateRouteTable => route_table::disassociate_route_table(api, call).await,
         Ec2Action::ReplaceRouteTableAssociation => {
             route_table::replace_route_table_association(api, call).await
+        }
+        Ec2Action::CreateNetworkAcl => network_acl::create_network_acl(api, call).await,
+        Ec2Action::DescribeNetworkAcls => network_acl::describe_network_acls(api, call).await,
+        Ec2Action::DeleteNetworkAcl => network_acl::delete_network_acl(api, call).await,
+        Ec2Action::CreateNetworkAclEntry
+        | Ec2Action::ReplaceNetworkAclEntry
+        | Ec2Action::DeleteNetworkAclEntry => {
+            network_acl::change_entry(api, call, action.name()).await
+        }
+        Ec2Action::ReplaceNetworkAclAssociation => {
+            network_acl::replace_network_acl_association(api, call).await
         }
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
