@@ -1,6 +1,6 @@
-"""Route tables: the main table of each VPC and its local routes, create/describe/filter/
-delete, subnet associations (explicit, replaced, main), AWS's errors, DryRun, tenancy and IAM,
-through boto3 and the AWS CLI."""
+"""Route tables and internet gateways: the main table of each VPC and its local routes,
+create/describe/filter/delete, subnet associations (explicit, replaced, main), gateway
+attachments, AWS's errors, DryRun, tenancy and IAM, through boto3 and the AWS CLI."""
 
 import re
 
@@ -339,3 +339,140 @@ def test_route_table_lifecycle_with_aws_cli(nubo, make_vpc, make_subnet, cleanup
     with pytest.raises(AwsCliError) as info:
         nubo.aws("ec2", "describe-route-tables", "--route-table-ids", table_id)
     assert info.value.code == "InvalidRouteTableID.NotFound", info.value.stderr
+
+
+# ---- internet gateways -------------------------------------------------------------------------
+
+IGW_ID = re.compile(r"^igw-[0-9a-f]{8}([0-9a-f]{9})?$")
+MISSING_IGW = "igw-0123456789abcdef0"
+
+
+@pytest.fixture
+def make_igw(nubo, cleanup):
+    """make_igw(client=None, **kwargs) -> InternetGatewayId; detached and deleted after the test."""
+
+    def make(client=None, **kwargs):
+        client = client or nubo.client("ec2")
+        igw_id = client.create_internet_gateway(**kwargs)["InternetGateway"]["InternetGatewayId"]
+
+        def remove():
+            [igw] = client.describe_internet_gateways(
+                InternetGatewayIds=[igw_id])["InternetGateways"]
+            for att in igw["Attachments"]:
+                client.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=att["VpcId"])
+            client.delete_internet_gateway(InternetGatewayId=igw_id)
+
+        cleanup(remove)
+        return igw_id
+
+    return make
+
+
+def describe_igw(client, igw_id) -> dict:
+    [igw] = client.describe_internet_gateways(InternetGatewayIds=[igw_id])["InternetGateways"]
+    return igw
+
+
+def igw_ids(client, *filters) -> set:
+    return {g["InternetGatewayId"] for g in
+            client.describe_internet_gateways(Filters=list(filters))["InternetGateways"]}
+
+
+def test_internet_gateway_lifecycle(ec2, cleanup):
+    name = unique("igw")
+    igw = ec2.create_internet_gateway(TagSpecifications=[
+        {"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": name}]}])[
+        "InternetGateway"]
+    igw_id = igw["InternetGatewayId"]
+    cleanup(lambda: ec2.delete_internet_gateway(InternetGatewayId=igw_id))
+    assert IGW_ID.match(igw_id) and igw["Attachments"] == [] and igw["OwnerId"]
+    assert tags_of(igw) == {"Name": name}
+    assert igw_ids(ec2, {"Name": "tag:Name", "Values": [name]}) == {igw_id}
+    assert igw_ids(ec2, {"Name": "internet-gateway-id", "Values": [igw_id]}) == {igw_id}
+    ec2.delete_internet_gateway(InternetGatewayId=igw_id)
+    expect_error("InvalidInternetGatewayID.NotFound", ec2.describe_internet_gateways,
+                 InternetGatewayIds=[igw_id])
+    expect_error("InvalidInternetGatewayID.NotFound", ec2.delete_internet_gateway,
+                 InternetGatewayId=MISSING_IGW)
+    expect_error("InvalidInternetGatewayID.Malformed", ec2.delete_internet_gateway,
+                 InternetGatewayId="igw-xyz")
+    expect_error("InvalidParameterValue", ec2.describe_internet_gateways,
+                 Filters=[{"Name": "colour", "Values": ["red"]}])
+
+
+def test_attach_detach_rules(ec2, make_vpc, make_igw):
+    vpc_id = make_vpc("10.214.0.0/16")["VpcId"]
+    other_vpc = make_vpc("10.215.0.0/16")["VpcId"]
+    igw_id = make_igw()
+    spare = make_igw()
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    assert describe_igw(ec2, igw_id)["Attachments"] == [{"State": "available", "VpcId": vpc_id}]
+    assert igw_ids(ec2, {"Name": "attachment.vpc-id", "Values": [vpc_id]}) == {igw_id}
+    assert igw_id in igw_ids(ec2, {"Name": "attachment.state", "Values": ["available"]})
+    assert spare not in igw_ids(ec2, {"Name": "attachment.state", "Values": ["available"]})
+
+    expect_error("Resource.AlreadyAssociated", ec2.attach_internet_gateway,
+                 InternetGatewayId=igw_id, VpcId=vpc_id)
+    expect_error("Resource.AlreadyAssociated", ec2.attach_internet_gateway,
+                 InternetGatewayId=igw_id, VpcId=other_vpc)
+    expect_error("Resource.AlreadyAssociated", ec2.attach_internet_gateway,
+                 InternetGatewayId=spare, VpcId=vpc_id)
+    expect_error("Gateway.NotAttached", ec2.detach_internet_gateway,
+                 InternetGatewayId=igw_id, VpcId=other_vpc)
+    expect_error("Gateway.NotAttached", ec2.detach_internet_gateway,
+                 InternetGatewayId=spare, VpcId=vpc_id)
+    expect_error("InvalidVpcID.NotFound", ec2.attach_internet_gateway,
+                 InternetGatewayId=spare, VpcId="vpc-0123456789abcdef0")
+    expect_error("DependencyViolation", ec2.delete_internet_gateway, InternetGatewayId=igw_id)
+    expect_error("DependencyViolation", ec2.delete_vpc, VpcId=vpc_id)
+
+    expect_error("DryRunOperation", ec2.detach_internet_gateway, InternetGatewayId=igw_id,
+                 VpcId=vpc_id, DryRun=True, status=412)
+    assert describe_igw(ec2, igw_id)["Attachments"] != []
+    ec2.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    assert describe_igw(ec2, igw_id)["Attachments"] == []
+    ec2.attach_internet_gateway(InternetGatewayId=spare, VpcId=vpc_id)
+    expect_error("DryRunOperation", ec2.delete_internet_gateway, InternetGatewayId=igw_id,
+                 DryRun=True, status=412)
+    expect_error("DryRunOperation", ec2.create_internet_gateway, DryRun=True, status=412)
+
+
+def test_other_accounts_gateways_are_not_found(nubo, ec2, account, make_vpc, make_igw):
+    vpc_id = make_vpc("10.216.0.0/16")["VpcId"]
+    igw_id = make_igw()
+    theirs = nubo.client("ec2", account.creds)
+    assert igw_ids(theirs) == set()
+    expect_error("InvalidInternetGatewayID.NotFound", theirs.describe_internet_gateways,
+                 InternetGatewayIds=[igw_id])
+    expect_error("InvalidInternetGatewayID.NotFound", theirs.delete_internet_gateway,
+                 InternetGatewayId=igw_id)
+    their_vpc = theirs.create_vpc(CidrBlock="10.216.0.0/16")["Vpc"]["VpcId"]
+    try:
+        expect_error("InvalidInternetGatewayID.NotFound", theirs.attach_internet_gateway,
+                     InternetGatewayId=igw_id, VpcId=their_vpc)
+        their_igw = theirs.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        expect_error("InvalidVpcID.NotFound", theirs.attach_internet_gateway,
+                     InternetGatewayId=their_igw, VpcId=vpc_id)
+        theirs.delete_internet_gateway(InternetGatewayId=their_igw)
+    finally:
+        theirs.delete_vpc(VpcId=their_vpc)
+
+
+def test_internet_gateway_with_aws_cli(nubo, make_vpc, cleanup):
+    vpc_id = make_vpc("10.217.0.0/16")["VpcId"]
+    igw_id = nubo.aws("ec2", "create-internet-gateway")["InternetGateway"]["InternetGatewayId"]
+    cleanup(lambda: nubo.aws("ec2", "delete-internet-gateway", "--internet-gateway-id", igw_id))
+    assert IGW_ID.match(igw_id)
+    nubo.aws("ec2", "attach-internet-gateway", "--internet-gateway-id", igw_id, "--vpc-id", vpc_id)
+    found = nubo.aws("ec2", "describe-internet-gateways", "--filters",
+                     f"Name=attachment.vpc-id,Values={vpc_id}")["InternetGateways"]
+    assert [g["InternetGatewayId"] for g in found] == [igw_id]
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "delete-internet-gateway", "--internet-gateway-id", igw_id)
+    assert info.value.code == "DependencyViolation", info.value.stderr
+    nubo.aws("ec2", "detach-internet-gateway", "--internet-gateway-id", igw_id, "--vpc-id", vpc_id)
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "detach-internet-gateway", "--internet-gateway-id", igw_id,
+                 "--vpc-id", vpc_id)
+    assert info.value.code == "Gateway.NotAttached", info.value.stderr
+    nubo.aws("ec2", "delete-internet-gateway", "--internet-gateway-id", igw_id)

@@ -1,6 +1,7 @@
 //! The EC2 Query API (version 2016-11-15): the action enum, the ARNs each
 //! action is authorized against, and dispatch to the per-family handlers.
 
+mod internet_gateway;
 mod network_acl;
 mod region;
 mod render;
@@ -75,6 +76,11 @@ ec2_actions!(
     ReplaceNetworkAclEntry,
     DeleteNetworkAclEntry,
     ReplaceNetworkAclAssociation,
+    CreateInternetGateway,
+    DescribeInternetGateways,
+    DeleteInternetGateway,
+    AttachInternetGateway,
+    DetachInternetGateway,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -256,6 +262,14 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         ],
         Ec2Action::DeleteNetworkAclEntry => &["NetworkAclId", "RuleNumber", "Egress"],
         Ec2Action::ReplaceNetworkAclAssociation => &["AssociationId", "NetworkAclId"],
+        Ec2Action::CreateInternetGateway => &["TagSpecification"],
+        Ec2Action::DescribeInternetGateways => {
+            &["NextToken", "MaxResults", "InternetGatewayId", "Filter"]
+        }
+        Ec2Action::DeleteInternetGateway => &["InternetGatewayId"],
+        Ec2Action::AttachInternetGateway | Ec2Action::DetachInternetGateway => {
+            &["InternetGatewayId", "VpcId"]
+        }
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
     }
@@ -348,6 +362,22 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
                 call.params.required("NetworkAclId")?,
             )])
         }
+        Ec2Action::CreateInternetGateway => Ok(vec![call.ec2_arn("internet-gateway", "*")]),
+        Ec2Action::DeleteInternetGateway => Ok(vec![call.ec2_arn(
+            "internet-gateway",
+            call.params.required("InternetGatewayId")?,
+        )]),
+        Ec2Action::AttachInternetGateway | Ec2Action::DetachInternetGateway => {
+            let mut arns = vpc(call)?;
+            arns.insert(
+                0,
+                call.ec2_arn(
+                    "internet-gateway",
+                    call.params.required("InternetGatewayId")?,
+                ),
+            );
+            Ok(arns)
+        }
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -372,6 +402,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeSecurityGroupRules
         | Ec2Action::DescribeRouteTables
         | Ec2Action::DescribeNetworkAcls
+        | Ec2Action::DescribeInternetGateways
         | Ec2Action::DescribeTags => Ok(vec!["*".into()]),
     }
 }
@@ -451,6 +482,21 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         }
         Ec2Action::ReplaceNetworkAclAssociation => {
             network_acl::replace_network_acl_association(api, call).await
+        }
+        Ec2Action::CreateInternetGateway => {
+            internet_gateway::create_internet_gateway(api, call).await
+        }
+        Ec2Action::DescribeInternetGateways => {
+            internet_gateway::describe_internet_gateways(api, call).await
+        }
+        Ec2Action::DeleteInternetGateway => {
+            internet_gateway::delete_internet_gateway(api, call).await
+        }
+        Ec2Action::AttachInternetGateway => {
+            internet_gateway::attach_or_detach(api, call, action.name(), true).await
+        }
+        Ec2Action::DetachInternetGateway => {
+            internet_gateway::attach_or_detach(api, call, action.name(), false).await
         }
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,

@@ -185,6 +185,7 @@ impl Ec2Service {
         // The default network ACL goes with its VPC too.
         let children =
             crate::network_acl::ops::delete_default_with_vpc(&mut tx, scope, children).await?;
+        crate::internet_gateway::check_vpc_has_none(&mut tx, scope, id).await?;
         if !children.is_empty() {
             let names: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
             return Err(Error::DependencyViolation(format!(

@@ -9,6 +9,7 @@ mod concurrency;
 mod describe;
 mod dry_run;
 mod harness;
+mod internet_gateway;
 mod network_acl;
 mod route_table;
 mod security_group;
@@ -79,6 +80,9 @@ harness::suite!(
     network_acl::acl_describe_filters_and_pages,
     network_acl::acl_dry_runs_and_tenancy,
     network_acl::racing_subnet_creates_and_moves_keep_one_acl_per_subnet,
+    internet_gateway::gateway_lifecycle_and_attachment_rules,
+    internet_gateway::racing_attachments_to_one_vpc_admit_one,
+    internet_gateway::gateway_dry_runs_and_tenancy,
 );
 
 /// The first tenant of every test.
