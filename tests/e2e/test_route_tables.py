@@ -1,6 +1,6 @@
 """Route tables and internet gateways: the main table of each VPC and its local routes,
 create/describe/filter/delete, subnet associations (explicit, replaced, main), gateway
-attachments, AWS's errors, DryRun, tenancy and IAM, through boto3 and the AWS CLI."""
+attachments, routes to gateways (blackholed while detached), AWS's errors, DryRun, tenancy and IAM, through boto3 and the AWS CLI."""
 
 import re
 
@@ -476,3 +476,127 @@ def test_internet_gateway_with_aws_cli(nubo, make_vpc, cleanup):
                  "--vpc-id", vpc_id)
     assert info.value.code == "Gateway.NotAttached", info.value.stderr
     nubo.aws("ec2", "delete-internet-gateway", "--internet-gateway-id", igw_id)
+
+
+# ---- routes ------------------------------------------------------------------------------------
+
+
+def route_to(client, table_id, dest):
+    for r in describe_table(client, table_id)["Routes"]:
+        if r["DestinationCidrBlock"] == dest:
+            return r
+    return None
+
+
+def test_routes_to_an_internet_gateway(ec2, make_vpc, make_table, make_igw):
+    vpc_id = make_vpc("10.218.0.0/16")["VpcId"]
+    other_vpc = make_vpc("10.219.0.0/16")["VpcId"]
+    table_id = make_table(vpc_id)["RouteTableId"]
+    igw_id = make_igw()
+    elsewhere = make_igw()
+    ec2.attach_internet_gateway(InternetGatewayId=elsewhere, VpcId=other_vpc)
+
+    expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="0.0.0.0/0", GatewayId=elsewhere)
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    expect_error("DryRunOperation", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id, DryRun=True, status=412)
+    assert route_to(ec2, table_id, "0.0.0.0/0") is None
+    assert ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0",
+                            GatewayId=igw_id)["Return"] is True
+    assert route_to(ec2, table_id, "0.0.0.0/0") == {
+        "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw_id, "Origin": "CreateRoute",
+        "State": "active"}
+    assert table_ids(ec2, {"Name": "route.gateway-id", "Values": [igw_id]}) == {table_id}
+
+    expect_error("RouteAlreadyExists", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    expect_error("InvalidParameterValue", ec2.delete_route, RouteTableId=table_id,
+                 DestinationCidrBlock="10.218.0.0/16")
+    expect_error("InvalidParameterValue", ec2.replace_route, RouteTableId=table_id,
+                 DestinationCidrBlock="10.218.0.0/16", GatewayId=igw_id)
+    expect_error("InvalidRoute.NotFound", ec2.delete_route, RouteTableId=table_id,
+                 DestinationCidrBlock="192.168.0.0/16")
+    expect_error("InvalidRoute.NotFound", ec2.replace_route, RouteTableId=table_id,
+                 DestinationCidrBlock="192.168.0.0/16", GatewayId=igw_id)
+    expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="0.0.0.0/0", GatewayId="local")
+    expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="0.0.0.0/33", GatewayId=igw_id)
+    err = expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
+                       DestinationCidrBlock="172.16.0.0/12", NatGatewayId="nat-0123456789abcdef0")
+    assert "not supported" in str(err)
+    expect_error("InvalidRouteTableID.NotFound", ec2.create_route, RouteTableId=MISSING_RTB,
+                 DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+
+    # A detached gateway's routes are blackholes until it is attached again.
+    ec2.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    assert route_to(ec2, table_id, "0.0.0.0/0")["State"] == "blackhole"
+    assert table_ids(ec2, {"Name": "route.state", "Values": ["blackhole"]}) == {table_id}
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    assert route_to(ec2, table_id, "0.0.0.0/0")["State"] == "active"
+
+    ec2.replace_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    expect_error("DryRunOperation", ec2.delete_route, RouteTableId=table_id,
+                 DestinationCidrBlock="0.0.0.0/0", DryRun=True, status=412)
+    ec2.delete_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0")
+    assert route_to(ec2, table_id, "0.0.0.0/0") is None
+
+
+def test_deleted_gateway_leaves_a_blackhole(ec2, make_vpc, make_table):
+    vpc_id = make_vpc("10.220.0.0/16")["VpcId"]
+    table_id = make_table(vpc_id)["RouteTableId"]
+    igw_id = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    ec2.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    ec2.delete_internet_gateway(InternetGatewayId=igw_id)
+    assert route_to(ec2, table_id, "0.0.0.0/0") == {
+        "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw_id, "Origin": "CreateRoute",
+        "State": "blackhole"}
+    ec2.delete_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0")
+
+
+def test_other_accounts_cannot_route_through_my_tables(nubo, ec2, account, make_vpc, make_table):
+    vpc_id = make_vpc("10.221.0.0/16")["VpcId"]
+    table_id = make_table(vpc_id)["RouteTableId"]
+    theirs = nubo.client("ec2", account.creds)
+    their_igw = theirs.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    try:
+        expect_error("InvalidRouteTableID.NotFound", theirs.create_route, RouteTableId=table_id,
+                     DestinationCidrBlock="0.0.0.0/0", GatewayId=their_igw)
+        expect_error("InvalidInternetGatewayID.NotFound", ec2.create_route,
+                     RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0",
+                     GatewayId=their_igw)
+        expect_error("InvalidRouteTableID.NotFound", theirs.delete_route, RouteTableId=table_id,
+                     DestinationCidrBlock="10.221.0.0/16")
+    finally:
+        theirs.delete_internet_gateway(InternetGatewayId=their_igw)
+
+
+def test_routes_with_aws_cli(nubo, make_vpc, make_table, make_igw):
+    vpc_id = make_vpc("10.222.0.0/16")["VpcId"]
+    table_id = make_table(vpc_id)["RouteTableId"]
+    igw_id = make_igw()
+    nubo.aws("ec2", "attach-internet-gateway", "--internet-gateway-id", igw_id, "--vpc-id", vpc_id)
+    nubo.aws("ec2", "create-route", "--route-table-id", table_id, "--destination-cidr-block",
+             "0.0.0.0/0", "--gateway-id", igw_id)
+    [table] = nubo.aws("ec2", "describe-route-tables", "--route-table-ids",
+                       table_id)["RouteTables"]
+    assert ("0.0.0.0/0", igw_id, "CreateRoute", "active") in routes(table)
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "create-route", "--route-table-id", table_id, "--destination-cidr-block",
+                 "0.0.0.0/0", "--gateway-id", igw_id)
+    assert info.value.code == "RouteAlreadyExists", info.value.stderr
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "delete-route", "--route-table-id", table_id, "--destination-cidr-block",
+                 "10.222.0.0/16")
+    assert info.value.code == "InvalidParameterValue", info.value.stderr
+    nubo.aws("ec2", "delete-route", "--route-table-id", table_id, "--destination-cidr-block",
+             "0.0.0.0/0")
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "delete-route", "--route-table-id", table_id, "--destination-cidr-block",
+                 "0.0.0.0/0")
+    assert info.value.code == "InvalidRoute.NotFound", info.value.stderr

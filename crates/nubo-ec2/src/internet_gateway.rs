@@ -7,7 +7,8 @@
 //! back, so two gateways racing to attach to one VPC, or an attach racing
 //! `DeleteVpc`, conflict and re-run from a fresh read. Invariants: a VPC has
 //! at most one gateway, a gateway at most one VPC, and neither an attached
-//! gateway nor a VPC with one can be deleted.
+//! gateway nor a VPC with one can be deleted. Detaching turns the routes to
+//! the gateway in the VPC's tables into `blackhole` routes.
 
 use nubo_core::filter::{self, Filter, Filterable, Page};
 use nubo_core::{AccountId, Error, ResourceId, ResourceKind, Tag, TagSet};
@@ -19,6 +20,8 @@ use crate::resource::{
     Resource, Versioned,
 };
 use crate::retry::with_retry;
+use crate::route_table::routes::set_gateway_routes_in_tx;
+use crate::route_table::RouteState;
 use crate::vpc::Vpc;
 
 /// An internet gateway as stored and described.
@@ -238,6 +241,8 @@ impl Ec2Service {
         gateway.value.vpc_id = Some(vpc_id.clone());
         update_in_tx(&mut tx, scope, &gateway).await?;
         update_in_tx(&mut tx, scope, &vpc).await?;
+        // Routes left to this gateway in the VPC's tables carry traffic again.
+        set_gateway_routes_in_tx(&mut tx, scope, vpc_id, id, RouteState::Active).await?;
         resource::commit(tx, scope, &[id.as_str(), vpc_id.as_str()]).await
     }
 
@@ -259,6 +264,7 @@ impl Ec2Service {
         gateway.value.vpc_id = None;
         update_in_tx(&mut tx, scope, &gateway).await?;
         update_in_tx(&mut tx, scope, &vpc).await?;
+        set_gateway_routes_in_tx(&mut tx, scope, vpc_id, id, RouteState::Blackhole).await?;
         resource::commit(tx, scope, &[id.as_str(), vpc_id.as_str()]).await
     }
 }

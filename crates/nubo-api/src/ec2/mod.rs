@@ -69,6 +69,9 @@ ec2_actions!(
     AssociateRouteTable,
     DisassociateRouteTable,
     ReplaceRouteTableAssociation,
+    CreateRoute,
+    ReplaceRoute,
+    DeleteRoute,
     CreateNetworkAcl,
     DescribeNetworkAcls,
     DeleteNetworkAcl,
@@ -246,6 +249,25 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         }
         Ec2Action::DisassociateRouteTable => &["AssociationId"],
         Ec2Action::ReplaceRouteTableAssociation => &["AssociationId", "RouteTableId"],
+        Ec2Action::CreateRoute | Ec2Action::ReplaceRoute | Ec2Action::DeleteRoute => &[
+            "RouteTableId",
+            "DestinationCidrBlock",
+            "DestinationIpv6CidrBlock",
+            "DestinationPrefixListId",
+            "GatewayId",
+            "NatGatewayId",
+            "InstanceId",
+            "NetworkInterfaceId",
+            "VpcPeeringConnectionId",
+            "TransitGatewayId",
+            "EgressOnlyInternetGatewayId",
+            "LocalGatewayId",
+            "CarrierGatewayId",
+            "VpcEndpointId",
+            "CoreNetworkArn",
+            "OdbNetworkArn",
+            "LocalTarget",
+        ],
         Ec2Action::CreateNetworkAcl => &["TagSpecification", "ClientToken", "VpcId"],
         Ec2Action::DescribeNetworkAcls => &["NextToken", "MaxResults", "NetworkAclId", "Filter"],
         Ec2Action::DeleteNetworkAcl => &["NetworkAclId"],
@@ -335,7 +357,11 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
             arns.insert(0, call.ec2_arn("route-table", "*"));
             Ok(arns)
         }
-        Ec2Action::DeleteRouteTable | Ec2Action::ReplaceRouteTableAssociation => {
+        Ec2Action::DeleteRouteTable
+        | Ec2Action::ReplaceRouteTableAssociation
+        | Ec2Action::CreateRoute
+        | Ec2Action::ReplaceRoute
+        | Ec2Action::DeleteRoute => {
             Ok(vec![call.ec2_arn(
                 "route-table",
                 call.params.required("RouteTableId")?,
@@ -483,6 +509,9 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::ReplaceNetworkAclAssociation => {
             network_acl::replace_network_acl_association(api, call).await
         }
+        Ec2Action::CreateRoute => route_table::write_route(api, call, action.name(), false).await,
+        Ec2Action::ReplaceRoute => route_table::write_route(api, call, action.name(), true).await,
+        Ec2Action::DeleteRoute => route_table::delete_route(api, call).await,
         Ec2Action::CreateInternetGateway => {
             internet_gateway::create_internet_gateway(api, call).await
         }

@@ -1,10 +1,12 @@
-//! Route table actions: decode parameters, call the EC2 service, render the
-//! `RouteTable`, `RouteTableAssociation` and `Route` shapes.
+//! Route table and route actions: decode parameters, call the EC2 service,
+//! render the `RouteTable`, `RouteTableAssociation` and `Route` shapes.
 
 use nubo_core::filter::Page;
-use nubo_core::Error;
+use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind};
+use nubo_ec2::internet_gateway::parse_internet_gateway_id;
 use nubo_ec2::route_table::association::parse_association_id;
 use nubo_ec2::route_table::ops::{parse_route_table_id, CreateRouteTable};
+use nubo_ec2::route_table::routes::parse_destination;
 use nubo_ec2::route_table::{Association, Route, RouteTable};
 use nubo_ec2::subnet::ops::parse_subnet_id;
 use nubo_ec2::vpc::ops::parse_vpc_id;
@@ -140,5 +142,87 @@ pub async fn replace_route_table_association(api: &Api, call: &mut Call) -> Resu
         .node("associationState", |w| {
             w.leaf("state", "associated");
         });
+    Ok(call.finish(w))
+}
+
+/// Route targets and destinations Nubo does not offer yet.
+const UNSUPPORTED_ROUTE_PARAMS: &[&str] = &[
+    "DestinationIpv6CidrBlock",
+    "DestinationPrefixListId",
+    "NatGatewayId",
+    "InstanceId",
+    "NetworkInterfaceId",
+    "VpcPeeringConnectionId",
+    "TransitGatewayId",
+    "EgressOnlyInternetGatewayId",
+    "LocalGatewayId",
+    "CarrierGatewayId",
+    "VpcEndpointId",
+    "CoreNetworkArn",
+    "OdbNetworkArn",
+    "LocalTarget",
+];
+
+/// The table and destination of a route call, after refusing what is not offered.
+fn route_key(call: &Call) -> Result<(ResourceId, Ipv4Cidr), Error> {
+    let p = &call.params;
+    if let Some(param) = UNSUPPORTED_ROUTE_PARAMS.iter().find(|k| p.contains(k)) {
+        return Err(Error::invalid(format!(
+            "The parameter {param} is not supported by this Nubo installation yet: routes take an IPv4 DestinationCidrBlock and an internet gateway (GatewayId)."
+        )));
+    }
+    let table = parse_route_table_id(p.required("RouteTableId")?)?;
+    let destination = parse_destination(p.required("DestinationCidrBlock")?)?;
+    Ok((table, destination))
+}
+
+/// The route's `GatewayId`: an internet gateway (`local` is only the VPC's own blocks).
+fn route_gateway(call: &Call) -> Result<ResourceId, Error> {
+    let gateway = call.params.required("GatewayId")?;
+    if gateway == "local" {
+        return Err(Error::invalid(
+            "The target local is reserved for the VPC's own CIDR blocks; it cannot be given to a route.",
+        ));
+    }
+    if ResourceKind::of_id(gateway) != Some(ResourceKind::InternetGateway) {
+        return Err(Error::invalid(format!(
+            "The gateway {gateway} is not supported by this Nubo installation yet: only internet gateways (igw-) can be route targets."
+        )));
+    }
+    parse_internet_gateway_id(gateway)
+}
+
+/// `CreateRoute` (`replace` false) or `ReplaceRoute`.
+pub async fn write_route(
+    api: &Api,
+    call: &mut Call,
+    action: &str,
+    replace: bool,
+) -> Result<String, Error> {
+    let (table, destination) = route_key(call)?;
+    let gateway = route_gateway(call)?;
+    if replace {
+        api.ec2
+            .replace_route(&call.scope, &table, destination, &gateway)
+            .await?;
+    } else {
+        api.ec2
+            .create_route(&call.scope, &table, destination, &gateway)
+            .await?;
+    }
+    call.touched.push(table.to_string());
+    let mut w = call.response(action);
+    w.leaf("return", true);
+    Ok(call.finish(w))
+}
+
+pub async fn delete_route(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let (table, destination) = route_key(call)?;
+    api.ec2
+        .delete_route(&call.scope, &table, destination)
+        .await?;
+    call.touched.push(table.to_string());
+    let mut w = call.response("DeleteRoute");
+    w.leaf("return", true);
     Ok(call.finish(w))
 }

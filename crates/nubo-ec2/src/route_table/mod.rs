@@ -2,7 +2,8 @@
 //! generation-guarded row per table, child of its VPC, holding its routes and
 //! its associations (each with an `rtbassoc-` ID) in the body. The filters
 //! `DescribeRouteTables` understands are here; the operations are in [`ops`]
-//! (tables, the main table of each VPC, local routes) and [`association`].
+//! (tables, the main table of each VPC, local routes), [`association`] and
+//! [`routes`] (routes to internet gateways).
 //!
 //! Invariants: every VPC has exactly one main table, created and deleted with
 //! it; every table has one `local` route per IPv4 block of its VPC; a subnet
@@ -11,6 +12,7 @@
 
 pub mod association;
 pub mod ops;
+pub mod routes;
 
 use nubo_core::filter::Filterable;
 use nubo_core::{AccountId, Ipv4Cidr, ResourceId, ResourceKind, TagSet};

@@ -1,6 +1,7 @@
 //! Internet gateways through the store: lifecycle, attachment rules with
 //! AWS's errors, the VPC's dependency on an attached gateway, racing
-//! attachments, dry runs and tenancy.
+//! attachments, dry runs, tenancy, and routes to gateways (blackholed while
+//! the gateway is detached).
 
 use nubo_core::filter::Page;
 use nubo_core::{Error, ResourceId};
@@ -207,6 +208,144 @@ pub async fn gateway_dry_runs_and_tenancy(db: &TestDb) {
             .await,
         Error::NotFound {
             code: "InvalidInternetGatewayID.NotFound",
+            ..
+        }
+    );
+}
+
+fn route_of(t: &nubo_ec2::route_table::RouteTable, dest: &str) -> Option<(String, &'static str)> {
+    t.routes
+        .iter()
+        .find(|r| r.destination_cidr_block.to_string() == dest)
+        .map(|r| (r.target.gateway_id(), r.state.as_str()))
+}
+
+async fn table(
+    svc: &Ec2Service,
+    scope: &RequestScope,
+    id: &ResourceId,
+) -> nubo_ec2::route_table::RouteTable {
+    let (mut found, _) = svc
+        .describe_route_tables(scope, std::slice::from_ref(id), &[], &Page::default())
+        .await
+        .unwrap();
+    found.remove(0)
+}
+
+pub async fn routes_to_gateways(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let vpc = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let other_vpc = create_vpc(&svc, &a, "10.1.0.0/16", &[]).await;
+    let rtb = svc
+        .create_route_table(
+            &a,
+            nubo_ec2::route_table::ops::CreateRouteTable {
+                vpc_id: vpc.id.clone(),
+                client_token: None,
+                tag_specifications: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let igw = create(&svc, &a).await;
+    let elsewhere = create(&svc, &a).await;
+    svc.attach_internet_gateway(&a, &elsewhere.id, &other_vpc.id)
+        .await
+        .unwrap();
+    let anywhere = "0.0.0.0/0".parse().unwrap();
+    let local = "10.0.0.0/16".parse().unwrap();
+
+    // The gateway must be attached to the table's VPC.
+    assert_err!(
+        svc.create_route(&a, &rtb.id, anywhere, &igw.id).await,
+        Error::InvalidParameterValue(_)
+    );
+    assert_err!(
+        svc.create_route(&a, &rtb.id, anywhere, &elsewhere.id).await,
+        Error::InvalidParameterValue(_)
+    );
+    svc.attach_internet_gateway(&a, &igw.id, &vpc.id)
+        .await
+        .unwrap();
+    svc.create_route(&a, &rtb.id, anywhere, &igw.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        route_of(&table(&svc, &a, &rtb.id).await, "0.0.0.0/0"),
+        Some((igw.id.to_string(), "active"))
+    );
+    assert_err!(
+        svc.create_route(&a, &rtb.id, anywhere, &igw.id).await,
+        Error::AlreadyExists {
+            code: "RouteAlreadyExists",
+            ..
+        }
+    );
+    assert_err!(
+        svc.delete_route(&a, &rtb.id, local).await,
+        Error::InvalidParameterValue(_)
+    );
+    assert_err!(
+        svc.replace_route(&a, &rtb.id, local, &igw.id).await,
+        Error::InvalidParameterValue(_)
+    );
+    assert_err!(
+        svc.delete_route(&a, &rtb.id, "192.168.0.0/16".parse().unwrap())
+            .await,
+        Error::NotFound {
+            code: "InvalidRoute.NotFound",
+            ..
+        }
+    );
+
+    // Detaching makes the route a blackhole; reattaching revives it.
+    svc.detach_internet_gateway(&a, &igw.id, &vpc.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        route_of(&table(&svc, &a, &rtb.id).await, "0.0.0.0/0"),
+        Some((igw.id.to_string(), "blackhole"))
+    );
+    let (holes, _) = svc
+        .describe_route_tables(
+            &a,
+            &[],
+            &[filter("route.state", &["blackhole"])],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(holes.len(), 1);
+    svc.attach_internet_gateway(&a, &igw.id, &vpc.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        route_of(&table(&svc, &a, &rtb.id).await, "0.0.0.0/0").map(|r| r.1),
+        Some("active")
+    );
+
+    // Dry runs change nothing; the route then goes.
+    let mut dry = a.clone();
+    dry.dry_run = true;
+    assert_err!(
+        svc.delete_route(&dry, &rtb.id, anywhere).await,
+        Error::DryRunOperation
+    );
+    svc.delete_route(&a, &rtb.id, anywhere).await.unwrap();
+    assert_eq!(route_of(&table(&svc, &a, &rtb.id).await, "0.0.0.0/0"), None);
+    assert_err!(
+        svc.replace_route(&a, &rtb.id, anywhere, &igw.id).await,
+        Error::NotFound {
+            code: "InvalidRoute.NotFound",
+            ..
+        }
+    );
+    let b = tenant(&db.store, B).await;
+    assert_err!(
+        svc.delete_route(&b, &rtb.id, local).await,
+        Error::NotFound {
+            code: "InvalidRouteTableID.NotFound",
             ..
         }
     );

@@ -83,6 +83,7 @@ harness::suite!(
     internet_gateway::gateway_lifecycle_and_attachment_rules,
     internet_gateway::racing_attachments_to_one_vpc_admit_one,
     internet_gateway::gateway_dry_runs_and_tenancy,
+    internet_gateway::routes_to_gateways,
 );
 
 /// The first tenant of every test.
