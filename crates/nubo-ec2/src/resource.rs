@@ -5,7 +5,7 @@
 //! included, so a resource and its tags are always written together.
 
 use chrono::Utc;
-use nubo_core::{AccountId, Error, ResourceId, ResourceKind, Tag, TagSet};
+use nubo_core::{AccountId, Error, Ipv4Cidr, ResourceId, ResourceKind, Tag, TagSet};
 use nubo_store::{AuditRecord, ResourceRow, Store, StoreError, Tx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,6 +19,11 @@ pub struct Limits {
     pub vpcs_per_region: usize,
     /// IPv4 CIDR blocks per VPC, the primary included (AWS: 5).
     pub cidr_blocks_per_vpc: usize,
+    /// Elastic IP addresses per account and region (AWS: 5).
+    pub elastic_ips_per_region: usize,
+    /// The public IPv4 ranges Elastic IPs are allocated from, shared by
+    /// every account of the installation.
+    pub public_pool: Vec<Ipv4Cidr>,
 }
 
 impl Default for Limits {
@@ -26,6 +31,11 @@ impl Default for Limits {
         Limits {
             vpcs_per_region: 5000,
             cidr_blocks_per_vpc: 5,
+            elastic_ips_per_region: 5,
+            public_pool: crate::elastic_ip::DEFAULT_PUBLIC_POOL
+                .parse()
+                .into_iter()
+                .collect(),
         }
     }
 }

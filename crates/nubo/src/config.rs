@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use nubo_core::Ipv4Cidr;
 use nubo_ec2::{Limits, RegionConfig};
 use nubo_iam::accounts::FixedIdentity;
 use serde::Deserialize;
@@ -38,6 +39,7 @@ struct FileConfig {
     regions: Option<Vec<RegionConfig>>,
     admin: Option<AdminConfig>,
     limits: Option<LimitsConfig>,
+    network: Option<NetworkConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +55,14 @@ struct AdminConfig {
 #[serde(deny_unknown_fields)]
 struct LimitsConfig {
     vpcs_per_region: Option<usize>,
+    elastic_ips_per_region: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkConfig {
+    /// The public IPv4 ranges Elastic IPs come from, shared by all accounts.
+    public_pool: Option<Vec<String>>,
 }
 
 /// The resolved configuration.
@@ -114,8 +124,15 @@ impl Config {
             anyhow::bail!("the administrator's access key ID and secret access key must be configured together");
         }
         let mut limits = Limits::default();
-        if let Some(n) = file.limits.and_then(|l| l.vpcs_per_region) {
+        let limits_file = file.limits.unwrap_or_default();
+        if let Some(n) = limits_file.vpcs_per_region {
             limits.vpcs_per_region = n;
+        }
+        if let Some(n) = limits_file.elastic_ips_per_region {
+            limits.elastic_ips_per_region = n;
+        }
+        if let Some(pool) = file.network.and_then(|n| n.public_pool) {
+            limits.public_pool = parse_public_pool(&pool)?;
         }
         Ok(Config {
             master_key_file: file
@@ -150,10 +167,48 @@ impl Config {
     }
 }
 
+/// Parses `[network] public_pool`: IPv4 CIDR blocks, at least one, none overlapping.
+fn parse_public_pool(blocks: &[String]) -> anyhow::Result<Vec<Ipv4Cidr>> {
+    let mut pool: Vec<Ipv4Cidr> = Vec::with_capacity(blocks.len());
+    for text in blocks {
+        let cidr: Ipv4Cidr = text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid [network] public_pool entry: {e}"))?;
+        if let Some(other) = pool.iter().find(|p| p.overlaps(&cidr)) {
+            anyhow::bail!("[network] public_pool entries {other} and {cidr} overlap");
+        }
+        pool.push(cidr);
+    }
+    if pool.is_empty() {
+        anyhow::bail!("[network] public_pool must name at least one CIDR block");
+    }
+    Ok(pool)
+}
+
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
     if p.is_absolute() {
         Ok(p.to_path_buf())
     } else {
         Ok(std::env::current_dir()?.join(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_pool_entries_are_cidrs_that_do_not_overlap() {
+        let ok = parse_public_pool(&["198.51.100.0/24".into(), "203.0.113.0/25".into()]);
+        assert_eq!(ok.map(|p| p.len()).ok(), Some(2));
+        assert!(parse_public_pool(&[]).is_err());
+        assert!(
+            parse_public_pool(&["198.51.100.0/24".into(), "198.51.100.128/25".into()]).is_err()
+        );
+        assert!(parse_public_pool(&["banana".into()]).is_err());
+        let file: FileConfig =
+            toml::from_str("[network]\npublic_pool = [\"198.51.100.0/24\"]\n").unwrap();
+        assert!(file.network.is_some());
+        assert!(toml::from_str::<FileConfig>("[network]\npool = []\n").is_err());
     }
 }

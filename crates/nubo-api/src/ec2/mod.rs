@@ -1,6 +1,7 @@
 //! The EC2 Query API (version 2016-11-15): the action enum, the ARNs each
 //! action is authorized against, and dispatch to the per-family handlers.
 
+mod elastic_ip;
 mod internet_gateway;
 mod network_acl;
 mod region;
@@ -84,6 +85,9 @@ ec2_actions!(
     DeleteInternetGateway,
     AttachInternetGateway,
     DetachInternetGateway,
+    AllocateAddress,
+    DescribeAddresses,
+    ReleaseAddress,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -292,6 +296,17 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         Ec2Action::AttachInternetGateway | Ec2Action::DetachInternetGateway => {
             &["InternetGatewayId", "VpcId"]
         }
+        Ec2Action::AllocateAddress => &[
+            "Domain",
+            "Address",
+            "PublicIpv4Pool",
+            "NetworkBorderGroup",
+            "CustomerOwnedIpv4Pool",
+            "TagSpecification",
+            "IpamPoolId",
+        ],
+        Ec2Action::DescribeAddresses => &["Filter", "PublicIp", "AllocationId"],
+        Ec2Action::ReleaseAddress => &["AllocationId", "PublicIp", "NetworkBorderGroup"],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
     }
@@ -404,6 +419,14 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
             );
             Ok(arns)
         }
+        Ec2Action::AllocateAddress => Ok(vec![call.ec2_arn("elastic-ip", "*")]),
+        // A release by public IP is resolved later; authorize on any address.
+        Ec2Action::ReleaseAddress => {
+            Ok(vec![call.ec2_arn(
+                "elastic-ip",
+                call.params.get("AllocationId").unwrap_or("*"),
+            )])
+        }
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -429,6 +452,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeRouteTables
         | Ec2Action::DescribeNetworkAcls
         | Ec2Action::DescribeInternetGateways
+        | Ec2Action::DescribeAddresses
         | Ec2Action::DescribeTags => Ok(vec!["*".into()]),
     }
 }
@@ -527,6 +551,9 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::DetachInternetGateway => {
             internet_gateway::attach_or_detach(api, call, action.name(), false).await
         }
+        Ec2Action::AllocateAddress => elastic_ip::allocate_address(api, call).await,
+        Ec2Action::DescribeAddresses => elastic_ip::describe_addresses(api, call).await,
+        Ec2Action::ReleaseAddress => elastic_ip::release_address(api, call).await,
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
         Ec2Action::DescribeTags => tags::describe_tags(api, call).await,

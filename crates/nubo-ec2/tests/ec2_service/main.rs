@@ -8,6 +8,7 @@ mod cidr;
 mod concurrency;
 mod describe;
 mod dry_run;
+mod elastic_ip;
 mod harness;
 mod internet_gateway;
 mod network_acl;
@@ -84,6 +85,10 @@ harness::suite!(
     internet_gateway::racing_attachments_to_one_vpc_admit_one,
     internet_gateway::gateway_dry_runs_and_tenancy,
     internet_gateway::routes_to_gateways,
+    elastic_ip::allocate_describe_release,
+    elastic_ip::quota_and_pool_exhaustion,
+    elastic_ip::elastic_ip_dry_runs_and_tenancy,
+    elastic_ip::concurrent_allocations_across_accounts_never_share_an_address,
 );
 
 /// The first tenant of every test.

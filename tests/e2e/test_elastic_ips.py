@@ -1,0 +1,189 @@
+"""Elastic IPs: allocation from the installation's public pool (a documentation range by
+default), describe by allocation ID, public IP and filter, release, the per-account quota,
+AWS's errors, DryRun, tenancy and IAM, through boto3 and the AWS CLI. Addresses cannot be
+associated yet."""
+
+import ipaddress
+import re
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import AwsCliError, allow, error_code, expect_error, policy_doc, tags_of
+
+ALLOC_ID = re.compile(r"^eipalloc-[0-9a-f]{8}([0-9a-f]{9})?$")
+MISSING_ALLOC = "eipalloc-0123456789abcdef0"
+DEFAULT_POOL = ipaddress.ip_network("198.51.100.0/24")
+
+
+@pytest.fixture
+def make_address(nubo, cleanup):
+    """make_address(client=None, **kwargs) -> AllocateAddress's response."""
+
+    def make(client=None, **kwargs):
+        client = client or nubo.client("ec2")
+        allocated = client.allocate_address(Domain="vpc", **kwargs)
+        cleanup(lambda: client.release_address(AllocationId=allocated["AllocationId"]))
+        return allocated
+
+    return make
+
+
+def allocation_ids(client, **kwargs) -> set:
+    return {a["AllocationId"] for a in client.describe_addresses(**kwargs)["Addresses"]}
+
+
+def test_allocate_describe_release(ec2, make_address):
+    allocated = make_address(TagSpecifications=[
+        {"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": "web"}]}])
+    assert ALLOC_ID.match(allocated["AllocationId"])
+    assert ipaddress.ip_address(allocated["PublicIp"]) in DEFAULT_POOL
+    assert allocated["Domain"] == "vpc"
+    assert allocated["PublicIpv4Pool"] == "amazon"
+    assert allocated["NetworkBorderGroup"] == "us-east-1"
+
+    [described] = ec2.describe_addresses(AllocationIds=[allocated["AllocationId"]])["Addresses"]
+    assert described["PublicIp"] == allocated["PublicIp"]
+    assert described["Domain"] == "vpc"
+    assert described["NetworkBorderGroup"] == "us-east-1"
+    assert tags_of(described) == {"Name": "web"}
+    assert "AssociationId" not in described
+    [by_ip] = ec2.describe_addresses(PublicIps=[allocated["PublicIp"]])["Addresses"]
+    assert by_ip["AllocationId"] == allocated["AllocationId"]
+    assert allocation_ids(ec2, Filters=[{"Name": "tag:Name", "Values": ["web"]}]) == {
+        allocated["AllocationId"]}
+    assert allocation_ids(ec2, Filters=[{"Name": "public-ip",
+                                         "Values": [allocated["PublicIp"]]}]) == {
+        allocated["AllocationId"]}
+    assert allocated["AllocationId"] in allocation_ids(
+        ec2, Filters=[{"Name": "domain", "Values": ["vpc"]}])
+    assert allocation_ids(ec2, Filters=[{"Name": "association-id", "Values": ["*"]}]) == set()
+
+    # Tags work through the generic tag actions too.
+    ec2.create_tags(Resources=[allocated["AllocationId"]], Tags=[{"Key": "env", "Value": "e2e"}])
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id",
+                                       "Values": [allocated["AllocationId"]]}])["Tags"]
+    assert {(t["Key"], t["ResourceType"]) for t in tags} == {("Name", "elastic-ip"),
+                                                              ("env", "elastic-ip")}
+
+    ec2.release_address(AllocationId=allocated["AllocationId"])
+    expect_error("InvalidAllocationID.NotFound", ec2.describe_addresses,
+                 AllocationIds=[allocated["AllocationId"]], status=400)
+    expect_error("InvalidAddress.NotFound", ec2.describe_addresses,
+                 PublicIps=[allocated["PublicIp"]])
+
+
+def test_explicit_address_and_release_by_public_ip(ec2, make_address, cleanup):
+    taken = make_address()["PublicIp"]
+    expect_error("InvalidAddress.InUse", ec2.allocate_address, Domain="vpc", Address=taken)
+    # The first free address from the top of the pool (other tests may hold some).
+    for candidate in reversed(list(DEFAULT_POOL.hosts())):
+        try:
+            explicit = ec2.allocate_address(Domain="vpc", Address=str(candidate))
+            break
+        except ClientError as e:
+            assert error_code(e) == "InvalidAddress.InUse", e
+    cleanup(lambda: ec2.release_address(AllocationId=explicit["AllocationId"]))
+    wanted = explicit["PublicIp"]
+    assert wanted == str(candidate)
+    expect_error("InvalidAddress.InUse", ec2.allocate_address, Domain="vpc", Address=wanted)
+    ec2.release_address(PublicIp=wanted)
+    expect_error("InvalidAddress.NotFound", ec2.release_address, PublicIp=wanted)
+    expect_error("InvalidAddress.NotFound", ec2.describe_addresses, PublicIps=[wanted])
+
+
+def test_errors_for_missing_malformed_and_unknown(ec2):
+    expect_error("InvalidAllocationID.NotFound", ec2.describe_addresses,
+                 AllocationIds=[MISSING_ALLOC])
+    expect_error("InvalidAllocationID.NotFound", ec2.release_address, AllocationId=MISSING_ALLOC)
+    expect_error("InvalidAllocationID.Malformed", ec2.release_address, AllocationId="eip-123")
+    expect_error("InvalidAddress.NotFound", ec2.describe_addresses, PublicIps=["203.0.113.77"])
+    expect_error("InvalidParameterValue", ec2.describe_addresses, PublicIps=["not-an-ip"])
+    expect_error("InvalidParameterValue", ec2.describe_addresses,
+                 Filters=[{"Name": "color", "Values": ["red"]}])
+    expect_error("InvalidParameterValue", ec2.allocate_address, Domain="standard")
+    expect_error("InvalidParameterValue", ec2.allocate_address, Domain="vpc",
+                 Address="8.8.8.8")
+    expect_error("InvalidParameterValue", ec2.allocate_address, Domain="vpc",
+                 NetworkBorderGroup="eu-west-1")
+    expect_error("InvalidParameterValue", ec2.allocate_address, Domain="vpc",
+                 TagSpecifications=[{"ResourceType": "vpc",
+                                     "Tags": [{"Key": "a", "Value": "b"}]}])
+    expect_error("MissingParameter", ec2.release_address)
+
+
+def test_quota_is_five_per_account(nubo, account, make_address):
+    theirs = nubo.client("ec2", account.creds)
+    ips = {make_address(client=theirs)["PublicIp"] for _ in range(5)}
+    assert len(ips) == 5
+    expect_error("AddressLimitExceeded", theirs.allocate_address, Domain="vpc")
+    assert len(theirs.describe_addresses()["Addresses"]) == 5
+
+
+# ---- DryRun, tenancy, IAM -----------------------------------------------------------------------
+
+
+def test_dry_run_validates_and_changes_nothing(ec2, make_address):
+    before = allocation_ids(ec2)
+    expect_error("DryRunOperation", ec2.allocate_address, Domain="vpc", DryRun=True, status=412)
+    assert allocation_ids(ec2) == before
+    allocation_id = make_address()["AllocationId"]
+    expect_error("DryRunOperation", ec2.release_address, AllocationId=allocation_id, DryRun=True)
+    assert allocation_id in allocation_ids(ec2)
+    expect_error("InvalidAllocationID.NotFound", ec2.release_address,
+                 AllocationId=MISSING_ALLOC, DryRun=True)
+    expect_error("DryRunOperation", ec2.describe_addresses, DryRun=True)
+
+
+def test_other_accounts_addresses_are_not_found(nubo, ec2, account, make_address):
+    mine = make_address()
+    theirs = nubo.client("ec2", account.creds)
+    assert allocation_ids(theirs) == set()
+    expect_error("InvalidAllocationID.NotFound", theirs.describe_addresses,
+                 AllocationIds=[mine["AllocationId"]])
+    expect_error("InvalidAddress.NotFound", theirs.describe_addresses,
+                 PublicIps=[mine["PublicIp"]])
+    expect_error("InvalidAllocationID.NotFound", theirs.release_address,
+                 AllocationId=mine["AllocationId"])
+    # The pool is shared: another tenant cannot take an allocated address.
+    expect_error("InvalidAddress.InUse", theirs.allocate_address, Domain="vpc",
+                 Address=mine["PublicIp"])
+    assert mine["AllocationId"] in allocation_ids(ec2)
+
+
+def test_iam_policies_see_elastic_ip_arns(nubo, ec2, make_address):
+    allowed = make_address()["AllocationId"]
+    other = make_address()["AllocationId"]
+    arn = f"arn:aws:ec2:us-east-1:{nubo.admin.account_id}:elastic-ip/{allowed}"
+    user = nubo.make_user(policy_doc(allow("ec2:DescribeAddresses"),
+                                     allow("ec2:ReleaseAddress", arn)))
+    client = nubo.client("ec2", user.creds)
+    assert {allowed, other} <= allocation_ids(client)
+    expect_error("UnauthorizedOperation", client.release_address, AllocationId=other,
+                 status=403)
+    expect_error("UnauthorizedOperation", client.allocate_address, Domain="vpc", status=403)
+    client.release_address(AllocationId=allowed)
+    assert allocation_ids(ec2) & {allowed, other} == {other}
+
+
+# ---- AWS CLI -----------------------------------------------------------------------------------
+
+
+def test_elastic_ip_lifecycle_with_aws_cli(nubo, cleanup):
+    allocated = nubo.aws("ec2", "allocate-address", "--domain", "vpc", "--tag-specifications",
+                         "ResourceType=elastic-ip,Tags=[{Key=Name,Value=cli}]")
+    allocation_id = allocated["AllocationId"]
+    cleanup(lambda: nubo.aws("ec2", "release-address", "--allocation-id", allocation_id))
+    assert ALLOC_ID.match(allocation_id)
+    assert ipaddress.ip_address(allocated["PublicIp"]) in DEFAULT_POOL
+    found = nubo.aws("ec2", "describe-addresses", "--filters",
+                     "Name=tag:Name,Values=cli")["Addresses"]
+    assert [a["AllocationId"] for a in found] == [allocation_id]
+    by_ip = nubo.aws("ec2", "describe-addresses", "--public-ips", allocated["PublicIp"])
+    assert by_ip["Addresses"][0]["AllocationId"] == allocation_id
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "release-address", "--allocation-id", allocation_id, "--dry-run")
+    assert info.value.code == "DryRunOperation", info.value.stderr
+    nubo.aws("ec2", "release-address", "--allocation-id", allocation_id)
+    with pytest.raises(AwsCliError) as info:
+        nubo.aws("ec2", "describe-addresses", "--allocation-ids", allocation_id)
+    assert info.value.code == "InvalidAllocationID.NotFound", info.value.stderr
