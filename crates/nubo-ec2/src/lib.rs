@@ -8,6 +8,7 @@ pub mod elastic_ip;
 pub mod internet_gateway;
 pub mod ipam;
 pub mod network_acl;
+pub mod network_interface;
 pub mod region;
 pub mod resource;
 pub mod retry;

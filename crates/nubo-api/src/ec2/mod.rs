@@ -4,6 +4,7 @@
 mod elastic_ip;
 mod internet_gateway;
 mod network_acl;
+mod network_interface;
 mod region;
 mod render;
 mod route_table;
@@ -80,6 +81,14 @@ ec2_actions!(
     ReplaceNetworkAclEntry,
     DeleteNetworkAclEntry,
     ReplaceNetworkAclAssociation,
+    CreateNetworkInterface,
+    DescribeNetworkInterfaces,
+    DeleteNetworkInterface,
+    ModifyNetworkInterfaceAttribute,
+    AssignPrivateIpAddresses,
+    UnassignPrivateIpAddresses,
+    AttachNetworkInterface,
+    DetachNetworkInterface,
     CreateInternetGateway,
     DescribeInternetGateways,
     DeleteInternetGateway,
@@ -288,6 +297,62 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         ],
         Ec2Action::DeleteNetworkAclEntry => &["NetworkAclId", "RuleNumber", "Egress"],
         Ec2Action::ReplaceNetworkAclAssociation => &["AssociationId", "NetworkAclId"],
+        Ec2Action::CreateNetworkInterface => &[
+            "Ipv4Prefix",
+            "Ipv4PrefixCount",
+            "Ipv6Prefix",
+            "Ipv6PrefixCount",
+            "InterfaceType",
+            "TagSpecification",
+            "ClientToken",
+            "EnablePrimaryIpv6",
+            "ConnectionTrackingSpecification",
+            "Operator",
+            "SubnetId",
+            "Description",
+            "PrivateIpAddress",
+            "SecurityGroupId",
+            "PrivateIpAddresses",
+            "SecondaryPrivateIpAddressCount",
+            "Ipv6Addresses",
+            "Ipv6AddressCount",
+        ],
+        Ec2Action::DescribeNetworkInterfaces => {
+            &["NextToken", "MaxResults", "NetworkInterfaceId", "Filter"]
+        }
+        Ec2Action::DeleteNetworkInterface => &["NetworkInterfaceId"],
+        Ec2Action::ModifyNetworkInterfaceAttribute => &[
+            "EnaSrdSpecification",
+            "EnablePrimaryIpv6",
+            "ConnectionTrackingSpecification",
+            "AssociatePublicIpAddress",
+            "AssociatedSubnetId",
+            "NetworkInterfaceId",
+            "Description",
+            "SourceDestCheck",
+            "SecurityGroupId",
+            "Attachment",
+        ],
+        Ec2Action::AssignPrivateIpAddresses => &[
+            "Ipv4Prefix",
+            "Ipv4PrefixCount",
+            "NetworkInterfaceId",
+            "PrivateIpAddress",
+            "SecondaryPrivateIpAddressCount",
+            "AllowReassignment",
+        ],
+        Ec2Action::UnassignPrivateIpAddresses => {
+            &["Ipv4Prefix", "NetworkInterfaceId", "PrivateIpAddress"]
+        }
+        Ec2Action::AttachNetworkInterface => &[
+            "NetworkCardIndex",
+            "EnaSrdSpecification",
+            "EnaQueueCount",
+            "NetworkInterfaceId",
+            "InstanceId",
+            "DeviceIndex",
+        ],
+        Ec2Action::DetachNetworkInterface => &["AttachmentId", "Force"],
         Ec2Action::CreateInternetGateway => &["TagSpecification"],
         Ec2Action::DescribeInternetGateways => {
             &["NextToken", "MaxResults", "InternetGatewayId", "Filter"]
@@ -403,6 +468,26 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
                 call.params.required("NetworkAclId")?,
             )])
         }
+        Ec2Action::CreateNetworkInterface => Ok(vec![
+            call.ec2_arn("network-interface", "*"),
+            call.ec2_arn("subnet", call.params.required("SubnetId")?),
+        ]),
+        Ec2Action::DeleteNetworkInterface
+        | Ec2Action::ModifyNetworkInterfaceAttribute
+        | Ec2Action::AssignPrivateIpAddresses
+        | Ec2Action::UnassignPrivateIpAddresses => Ok(vec![call.ec2_arn(
+            "network-interface",
+            call.params.required("NetworkInterfaceId")?,
+        )]),
+        Ec2Action::AttachNetworkInterface => Ok(vec![
+            call.ec2_arn(
+                "network-interface",
+                call.params.required("NetworkInterfaceId")?,
+            ),
+            call.ec2_arn("instance", call.params.required("InstanceId")?),
+        ]),
+        // The interface is known only once the attachment is looked up.
+        Ec2Action::DetachNetworkInterface => Ok(vec![call.ec2_arn("network-interface", "*")]),
         Ec2Action::CreateInternetGateway => Ok(vec![call.ec2_arn("internet-gateway", "*")]),
         Ec2Action::DeleteInternetGateway => Ok(vec![call.ec2_arn(
             "internet-gateway",
@@ -447,6 +532,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeAccountAttributes
         | Ec2Action::DescribeVpcs
         | Ec2Action::DescribeSubnets
+        | Ec2Action::DescribeNetworkInterfaces
         | Ec2Action::DescribeSecurityGroups
         | Ec2Action::DescribeSecurityGroupRules
         | Ec2Action::DescribeRouteTables
@@ -532,6 +618,30 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         }
         Ec2Action::ReplaceNetworkAclAssociation => {
             network_acl::replace_network_acl_association(api, call).await
+        }
+        Ec2Action::CreateNetworkInterface => {
+            network_interface::create_network_interface(api, call).await
+        }
+        Ec2Action::DescribeNetworkInterfaces => {
+            network_interface::describe_network_interfaces(api, call).await
+        }
+        Ec2Action::DeleteNetworkInterface => {
+            network_interface::delete_network_interface(api, call).await
+        }
+        Ec2Action::ModifyNetworkInterfaceAttribute => {
+            network_interface::modify_network_interface_attribute(api, call).await
+        }
+        Ec2Action::AssignPrivateIpAddresses => {
+            network_interface::assign_private_ip_addresses(api, call).await
+        }
+        Ec2Action::UnassignPrivateIpAddresses => {
+            network_interface::unassign_private_ip_addresses(api, call).await
+        }
+        Ec2Action::AttachNetworkInterface => {
+            network_interface::attach_network_interface(api, call).await
+        }
+        Ec2Action::DetachNetworkInterface => {
+            network_interface::detach_network_interface(api, call).await
         }
         Ec2Action::CreateRoute => route_table::write_route(api, call, action.name(), false).await,
         Ec2Action::ReplaceRoute => route_table::write_route(api, call, action.name(), true).await,

@@ -317,6 +317,7 @@ impl Ec2Service {
                 "resource {id} has a dependent object"
             )));
         }
+        crate::network_interface::ops::check_group_unused(&mut tx, scope, &id).await?;
         tx.delete_resource(scope.account.as_str(), id.as_str(), group.generation)
             .await
             .map_err(store_err)?;

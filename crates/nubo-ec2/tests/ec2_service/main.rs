@@ -12,6 +12,7 @@ mod elastic_ip;
 mod harness;
 mod internet_gateway;
 mod network_acl;
+mod network_interface;
 mod route_table;
 mod security_group;
 mod subnet;
@@ -81,6 +82,11 @@ harness::suite!(
     network_acl::acl_describe_filters_and_pages,
     network_acl::acl_dry_runs_and_tenancy,
     network_acl::racing_subnet_creates_and_moves_keep_one_acl_per_subnet,
+    network_interface::eni_create_describe_delete,
+    network_interface::eni_address_rules,
+    network_interface::eni_groups_subnets_and_dependencies,
+    network_interface::eni_attachments_dry_runs_and_tenancy,
+    network_interface::concurrent_creates_never_share_an_address,
     internet_gateway::gateway_lifecycle_and_attachment_rules,
     internet_gateway::racing_attachments_to_one_vpc_admit_one,
     internet_gateway::gateway_dry_runs_and_tenancy,

@@ -1,0 +1,223 @@
+//! `AssignPrivateIpAddresses`, `UnassignPrivateIpAddresses`,
+//! `AttachNetworkInterface` and `DetachNetworkInterface`. Secondary
+//! addresses are allocated and released in the interface's transaction, so
+//! the interface and its subnet's allocations always agree. Instances do not
+//! exist yet, so no attach succeeds; the attachment record and detaching are
+//! modelled for when they do.
+
+use std::net::Ipv4Addr;
+
+use nubo_core::{Error, ResourceId, ResourceKind};
+use rand::Rng;
+
+use super::ops::{check_count, check_distinct, check_total};
+use super::{Attachment, InterfaceStatus, NetworkInterface, PrivateIp};
+use crate::resource::{
+    self, decode, get_in_tx, not_found, store_err, update_in_tx, Ec2Service, RequestScope,
+    Versioned,
+};
+use crate::retry::with_retry;
+
+/// Which secondary addresses `AssignPrivateIpAddresses` adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignAddresses {
+    Explicit(Vec<Ipv4Addr>),
+    Count(i64),
+}
+
+fn attachment_not_found(id: &str) -> Error {
+    Error::not_found(
+        "InvalidAttachmentID.NotFound",
+        format!("The attachment ID '{id}' does not exist"),
+    )
+}
+
+impl Ec2Service {
+    /// Adds secondary addresses to an interface; returns those added.
+    pub async fn assign_private_ip_addresses(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        addresses: AssignAddresses,
+    ) -> Result<Vec<Ipv4Addr>, Error> {
+        with_retry(|| self.assign_private_ip_addresses_once(scope, id, &addresses)).await
+    }
+
+    pub async fn unassign_private_ip_addresses(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        addresses: &[Ipv4Addr],
+    ) -> Result<(), Error> {
+        with_retry(|| self.unassign_private_ip_addresses_once(scope, id, addresses)).await
+    }
+
+    /// Attaches an interface to an instance; returns the attachment ID.
+    pub async fn attach_network_interface(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        instance_id: &ResourceId,
+        device_index: i64,
+    ) -> Result<String, Error> {
+        with_retry(|| self.attach_network_interface_once(scope, id, instance_id, device_index))
+            .await
+    }
+
+    pub async fn detach_network_interface(
+        &self,
+        scope: &RequestScope,
+        attachment_id: &str,
+    ) -> Result<(), Error> {
+        with_retry(|| self.detach_network_interface_once(scope, attachment_id)).await
+    }
+
+    pub(crate) async fn assign_private_ip_addresses_once(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        addresses: &AssignAddresses,
+    ) -> Result<Vec<Ipv4Addr>, Error> {
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let mut eni: Versioned<NetworkInterface> = get_in_tx(&mut tx, scope, id).await?;
+        let held = eni.value.private_ips.len();
+        let wanted: Vec<Option<Ipv4Addr>> = match addresses {
+            AssignAddresses::Explicit(list) => {
+                check_distinct(list)?;
+                check_total(held + list.len())?;
+                list.iter().map(|a| Some(*a)).collect()
+            }
+            AssignAddresses::Count(count) => vec![None; check_count(*count, held)?],
+        };
+        let subnet_id = eni.value.subnet_id.clone();
+        let mut added = Vec::with_capacity(wanted.len());
+        for explicit in wanted {
+            let address = self
+                .allocate_address(&mut tx, scope, &subnet_id, explicit, id.as_str())
+                .await?;
+            eni.value.private_ips.push(PrivateIp {
+                address,
+                primary: false,
+            });
+            added.push(address);
+        }
+        update_in_tx(&mut tx, scope, &eni).await?;
+        resource::commit(tx, scope, &[id.as_str()]).await?;
+        Ok(added)
+    }
+
+    pub(crate) async fn unassign_private_ip_addresses_once(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        addresses: &[Ipv4Addr],
+    ) -> Result<(), Error> {
+        if addresses.is_empty() {
+            return Err(Error::MissingParameter("PrivateIpAddress".into()));
+        }
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let mut eni: Versioned<NetworkInterface> = get_in_tx(&mut tx, scope, id).await?;
+        for address in addresses {
+            match eni.value.private_ips.iter().find(|p| p.address == *address) {
+                None => {
+                    return Err(Error::invalid(format!(
+                        "Some of the specified addresses are not assigned to interface {id}"
+                    )))
+                }
+                Some(p) if p.primary => {
+                    return Err(Error::invalid(format!(
+                        "The primary private IP address {address} of interface {id} cannot be unassigned"
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        let subnet_id = eni.value.subnet_id.clone();
+        for address in addresses {
+            self.release_address(&mut tx, scope, &subnet_id, *address, id.as_str())
+                .await?;
+        }
+        eni.value
+            .private_ips
+            .retain(|p| !addresses.contains(&p.address));
+        update_in_tx(&mut tx, scope, &eni).await?;
+        resource::commit(tx, scope, &[id.as_str()]).await
+    }
+
+    pub(crate) async fn attach_network_interface_once(
+        &self,
+        scope: &RequestScope,
+        id: &ResourceId,
+        instance_id: &ResourceId,
+        device_index: i64,
+    ) -> Result<String, Error> {
+        if !(0..=31).contains(&device_index) {
+            return Err(Error::invalid(format!(
+                "Value ({device_index}) for parameter deviceIndex is invalid."
+            )));
+        }
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let mut eni: Versioned<NetworkInterface> = get_in_tx(&mut tx, scope, id).await?;
+        let instance = tx
+            .get_resource(scope.account.as_str(), instance_id.as_str())
+            .await
+            .map_err(store_err)?;
+        match instance {
+            Some(row)
+                if row.region == scope.region && row.kind == ResourceKind::Instance.prefix() => {}
+            _ => return Err(not_found(ResourceKind::Instance, instance_id.as_str())),
+        }
+        if eni.value.attachment.is_some()
+            || !eni.value.status.can_become(InterfaceStatus::Attaching)
+        {
+            return Err(Error::client(
+                "InvalidNetworkInterface.InUse",
+                format!("Interface: [{id}] in use."),
+            ));
+        }
+        let attachment_id = format!("eni-attach-{:017x}", rand::thread_rng().gen::<u64>() >> 4);
+        // Until instances exist nothing plugs the interface in, so the
+        // attachment is recorded as complete.
+        eni.value.attachment = Some(Attachment {
+            id: attachment_id.clone(),
+            instance_id: instance_id.clone(),
+            instance_owner_id: scope.account.clone(),
+            device_index,
+            status: "attached".into(),
+            delete_on_termination: false,
+            attach_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        eni.value.status = InterfaceStatus::InUse;
+        update_in_tx(&mut tx, scope, &eni).await?;
+        resource::commit(tx, scope, &[id.as_str(), instance_id.as_str()]).await?;
+        Ok(attachment_id)
+    }
+
+    pub(crate) async fn detach_network_interface_once(
+        &self,
+        scope: &RequestScope,
+        attachment_id: &str,
+    ) -> Result<(), Error> {
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let rows = tx
+            .list_resources(
+                scope.account.as_str(),
+                &scope.region,
+                ResourceKind::NetworkInterface.prefix(),
+            )
+            .await
+            .map_err(store_err)?;
+        for row in &rows {
+            let mut eni: Versioned<NetworkInterface> = decode(row)?;
+            if eni.value.attachment.as_ref().map(|a| a.id.as_str()) != Some(attachment_id) {
+                continue;
+            }
+            eni.value.attachment = None;
+            eni.value.status = InterfaceStatus::Available;
+            update_in_tx(&mut tx, scope, &eni).await?;
+            let id = eni.value.id.clone();
+            return resource::commit(tx, scope, &[id.as_str()]).await;
+        }
+        Err(attachment_not_found(attachment_id))
+    }
+}
