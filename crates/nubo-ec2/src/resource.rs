@@ -228,6 +228,32 @@ pub(crate) async fn list_or_get<T: Resource>(
     Ok(out)
 }
 
+/// For `DeleteVpc`: deletes, in the VPC's transaction, the children of kind
+/// `T` that go away with their VPC (`goes_with_vpc`: the default security
+/// group, the main route table, the default network ACL) and returns the
+/// children that still block the deletion.
+pub(crate) async fn delete_with_vpc<T: Resource>(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    children: Vec<ResourceRow>,
+    goes_with_vpc: impl Fn(&T) -> bool,
+) -> Result<Vec<ResourceRow>, Error> {
+    let mut rest = Vec::with_capacity(children.len());
+    for row in children {
+        if row.kind == T::KIND.prefix() {
+            let child: Versioned<T> = decode(&row)?;
+            if goes_with_vpc(&child.value) {
+                tx.delete_resource(scope.account.as_str(), &row.id, row.generation)
+                    .await
+                    .map_err(store_err)?;
+                continue;
+            }
+        }
+        rest.push(row);
+    }
+    Ok(rest)
+}
+
 pub(crate) async fn update_in_tx<T: Resource>(
     tx: &mut Tx,
     scope: &RequestScope,

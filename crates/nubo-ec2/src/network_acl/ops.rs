@@ -104,30 +104,6 @@ pub(crate) async fn create_default(
     Ok(acl)
 }
 
-/// For `DeleteVpc`: deletes the VPC's default ACL (in the VPC's transaction)
-/// and returns the children that still block the deletion. Subnets block
-/// anyway, so the default ACL has no associations left by then.
-pub(crate) async fn delete_default_with_vpc(
-    tx: &mut Tx,
-    scope: &RequestScope,
-    children: Vec<ResourceRow>,
-) -> Result<Vec<ResourceRow>, Error> {
-    let mut rest = Vec::with_capacity(children.len());
-    for row in children {
-        if row.kind == ResourceKind::NetworkAcl.prefix() {
-            let acl: Versioned<NetworkAcl> = decode(&row)?;
-            if acl.value.is_default && acl.value.associations.is_empty() {
-                tx.delete_resource(scope.account.as_str(), &row.id, row.generation)
-                    .await
-                    .map_err(store_err)?;
-                continue;
-            }
-        }
-        rest.push(row);
-    }
-    Ok(rest)
-}
-
 /// For `CreateSubnet`: associates the new subnet with its VPC's default ACL,
 /// in the subnet's transaction.
 pub(crate) async fn associate_with_default(

@@ -86,29 +86,6 @@ pub(crate) async fn create_main(
     Ok(table)
 }
 
-/// For `DeleteVpc`: deletes the VPC's main route table (in the VPC's
-/// transaction) and returns the children that still block the deletion.
-pub(crate) async fn delete_main_with_vpc(
-    tx: &mut Tx,
-    scope: &RequestScope,
-    children: Vec<ResourceRow>,
-) -> Result<Vec<ResourceRow>, Error> {
-    let mut rest = Vec::with_capacity(children.len());
-    for row in children {
-        if row.kind == ResourceKind::RouteTable.prefix() {
-            let table: Versioned<RouteTable> = decode(&row)?;
-            if table.value.is_main() {
-                tx.delete_resource(scope.account.as_str(), &row.id, row.generation)
-                    .await
-                    .map_err(store_err)?;
-                continue;
-            }
-        }
-        rest.push(row);
-    }
-    Ok(rest)
-}
-
 /// Rewrites the `local` routes of every table of `vpc` to match its blocks,
 /// inside the transaction that changes the blocks.
 pub(crate) async fn sync_local_routes_in_tx(

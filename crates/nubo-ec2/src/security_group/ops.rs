@@ -173,29 +173,6 @@ pub(crate) async fn create_default(
     Ok(group)
 }
 
-/// For `DeleteVpc`: deletes the VPC's default group (in the VPC's
-/// transaction) and returns the children that still block the deletion.
-pub(crate) async fn delete_default_with_vpc(
-    tx: &mut Tx,
-    scope: &RequestScope,
-    children: Vec<ResourceRow>,
-) -> Result<Vec<ResourceRow>, Error> {
-    let mut rest = Vec::with_capacity(children.len());
-    for row in children {
-        if row.kind == ResourceKind::SecurityGroup.prefix() {
-            let group: Versioned<SecurityGroup> = decode(&row)?;
-            if group.value.is_default() {
-                tx.delete_resource(scope.account.as_str(), &row.id, row.generation)
-                    .await
-                    .map_err(store_err)?;
-                continue;
-            }
-        }
-        rest.push(row);
-    }
-    Ok(rest)
-}
-
 impl Ec2Service {
     pub async fn create_security_group(
         &self,

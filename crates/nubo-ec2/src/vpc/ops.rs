@@ -178,13 +178,28 @@ impl Ec2Service {
             .await
             .map_err(store_err)?;
         // The default security group goes with its VPC; every other child blocks.
-        let children =
-            crate::security_group::ops::delete_default_with_vpc(&mut tx, scope, children).await?;
-        let children =
-            crate::route_table::ops::delete_main_with_vpc(&mut tx, scope, children).await?;
+        let children = crate::resource::delete_with_vpc(
+            &mut tx,
+            scope,
+            children,
+            |g: &crate::security_group::SecurityGroup| g.is_default(),
+        )
+        .await?;
+        let children = crate::resource::delete_with_vpc(
+            &mut tx,
+            scope,
+            children,
+            |t: &crate::route_table::RouteTable| t.is_main(),
+        )
+        .await?;
         // The default network ACL goes with its VPC too.
-        let children =
-            crate::network_acl::ops::delete_default_with_vpc(&mut tx, scope, children).await?;
+        let children = crate::resource::delete_with_vpc(
+            &mut tx,
+            scope,
+            children,
+            |a: &crate::network_acl::NetworkAcl| a.is_default && a.associations.is_empty(),
+        )
+        .await?;
         crate::internet_gateway::check_vpc_has_none(&mut tx, scope, id).await?;
         if !children.is_empty() {
             let names: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
