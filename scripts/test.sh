@@ -56,6 +56,11 @@ have curl || missing+=(curl)
 qemu_missing=0
 { installed qemu-utils && installed qemu-system-x86; } || qemu_missing=1
 
+# Refresh the package lists first on CI (a fresh machine may hold stale or no
+# lists); locally only when something must be installed.
+if [ "${NUBO_TEST_SKIP_APT:-0}" != 1 ] && [ "${CI:-}" = true ] && [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq || echo "apt-get update failed; continuing with the lists at hand" >&2
+fi
 if [ "${NUBO_TEST_SKIP_APT:-0}" = 1 ]; then
     echo "NUBO_TEST_SKIP_APT=1: not installing ${missing[*]:-} $([ $qemu_missing = 1 ] && echo qemu)"
 elif [ "${#missing[@]}" -gt 0 ] || [ "$qemu_missing" -eq 1 ]; then
