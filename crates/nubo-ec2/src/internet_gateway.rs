@@ -20,7 +20,7 @@ use crate::resource::{
     Resource, Versioned,
 };
 use crate::retry::with_retry;
-use crate::route_table::routes::set_gateway_routes_in_tx;
+use crate::route_table::routes::set_target_routes_in_tx;
 use crate::route_table::RouteState;
 use crate::vpc::Vpc;
 
@@ -242,7 +242,7 @@ impl Ec2Service {
         update_in_tx(&mut tx, scope, &gateway).await?;
         update_in_tx(&mut tx, scope, &vpc).await?;
         // Routes left to this gateway in the VPC's tables carry traffic again.
-        set_gateway_routes_in_tx(&mut tx, scope, vpc_id, id, RouteState::Active).await?;
+        set_target_routes_in_tx(&mut tx, scope, vpc_id, id, RouteState::Active).await?;
         resource::commit(tx, scope, &[id.as_str(), vpc_id.as_str()]).await
     }
 
@@ -264,7 +264,7 @@ impl Ec2Service {
         gateway.value.vpc_id = None;
         update_in_tx(&mut tx, scope, &gateway).await?;
         update_in_tx(&mut tx, scope, &vpc).await?;
-        set_gateway_routes_in_tx(&mut tx, scope, vpc_id, id, RouteState::Blackhole).await?;
+        set_target_routes_in_tx(&mut tx, scope, vpc_id, id, RouteState::Blackhole).await?;
         resource::commit(tx, scope, &[id.as_str(), vpc_id.as_str()]).await
     }
 }

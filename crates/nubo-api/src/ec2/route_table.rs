@@ -3,11 +3,10 @@
 
 use nubo_core::filter::Page;
 use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind};
-use nubo_ec2::internet_gateway::parse_internet_gateway_id;
 use nubo_ec2::route_table::association::parse_association_id;
 use nubo_ec2::route_table::ops::{parse_route_table_id, CreateRouteTable};
 use nubo_ec2::route_table::routes::parse_destination;
-use nubo_ec2::route_table::{Association, Route, RouteTable};
+use nubo_ec2::route_table::{Association, Route, RouteTable, RouteTarget};
 use nubo_ec2::subnet::ops::parse_subnet_id;
 use nubo_ec2::vpc::ops::parse_vpc_id;
 use nubo_protocol::xml::XmlWriter;
@@ -30,8 +29,26 @@ fn association(w: &mut XmlWriter, table: &RouteTable, a: &Association) {
 /// The `Route` shape's members.
 fn route(w: &mut XmlWriter, r: &Route) {
     w.leaf("destinationCidrBlock", r.destination_cidr_block)
-        .leaf("gatewayId", r.target.gateway_id())
-        .leaf("origin", r.origin.as_str())
+        .leaf_opt("gatewayId", r.target.gateway_id().as_ref());
+    match &r.target {
+        RouteTarget::Local | RouteTarget::Gateway(_) => {}
+        RouteTarget::NatGateway(id) => {
+            w.leaf("natGatewayId", id);
+        }
+        RouteTarget::VpcPeeringConnection(id) => {
+            w.leaf("vpcPeeringConnectionId", id);
+        }
+        RouteTarget::TransitGateway(id) => {
+            w.leaf("transitGatewayId", id);
+        }
+        RouteTarget::NetworkInterface(id) => {
+            w.leaf("networkInterfaceId", id);
+        }
+        RouteTarget::Instance(id) => {
+            w.leaf("instanceId", id);
+        }
+    }
+    w.leaf("origin", r.origin.as_str())
         .leaf("state", r.state.as_str());
 }
 
@@ -149,11 +166,6 @@ pub async fn replace_route_table_association(api: &Api, call: &mut Call) -> Resu
 const UNSUPPORTED_ROUTE_PARAMS: &[&str] = &[
     "DestinationIpv6CidrBlock",
     "DestinationPrefixListId",
-    "NatGatewayId",
-    "InstanceId",
-    "NetworkInterfaceId",
-    "VpcPeeringConnectionId",
-    "TransitGatewayId",
     "EgressOnlyInternetGatewayId",
     "LocalGatewayId",
     "CarrierGatewayId",
@@ -168,7 +180,7 @@ fn route_key(call: &Call) -> Result<(ResourceId, Ipv4Cidr), Error> {
     let p = &call.params;
     if let Some(param) = UNSUPPORTED_ROUTE_PARAMS.iter().find(|k| p.contains(k)) {
         return Err(Error::invalid(format!(
-            "The parameter {param} is not supported by this Nubo installation yet: routes take an IPv4 DestinationCidrBlock and an internet gateway (GatewayId)."
+            "The parameter {param} is not supported by this Nubo installation yet: routes take an IPv4 DestinationCidrBlock and one of GatewayId, NatGatewayId, VpcPeeringConnectionId, TransitGatewayId, NetworkInterfaceId or InstanceId."
         )));
     }
     let table = parse_route_table_id(p.required("RouteTableId")?)?;
@@ -176,20 +188,85 @@ fn route_key(call: &Call) -> Result<(ResourceId, Ipv4Cidr), Error> {
     Ok((table, destination))
 }
 
-/// The route's `GatewayId`: an internet gateway (`local` is only the VPC's own blocks).
-fn route_gateway(call: &Call) -> Result<ResourceId, Error> {
-    let gateway = call.params.required("GatewayId")?;
-    if gateway == "local" {
+/// A target parameter of `CreateRoute`/`ReplaceRoute`: its name, the kind of
+/// ID it takes, the error code of a malformed one, and the target it makes.
+type TargetParam = (
+    &'static str,
+    ResourceKind,
+    &'static str,
+    fn(ResourceId) -> RouteTarget,
+);
+
+const TARGET_PARAMS: &[TargetParam] = &[
+    (
+        "GatewayId",
+        ResourceKind::InternetGateway,
+        "InvalidInternetGatewayID.Malformed",
+        RouteTarget::Gateway,
+    ),
+    (
+        "NatGatewayId",
+        ResourceKind::NatGateway,
+        "InvalidNatGatewayID.Malformed",
+        RouteTarget::NatGateway,
+    ),
+    (
+        "VpcPeeringConnectionId",
+        ResourceKind::VpcPeeringConnection,
+        "InvalidVpcPeeringConnectionID.Malformed",
+        RouteTarget::VpcPeeringConnection,
+    ),
+    (
+        "TransitGatewayId",
+        ResourceKind::TransitGateway,
+        "InvalidTransitGatewayID.Malformed",
+        RouteTarget::TransitGateway,
+    ),
+    (
+        "NetworkInterfaceId",
+        ResourceKind::NetworkInterface,
+        "InvalidNetworkInterfaceID.Malformed",
+        RouteTarget::NetworkInterface,
+    ),
+    (
+        "InstanceId",
+        ResourceKind::Instance,
+        "InvalidInstanceID.Malformed",
+        RouteTarget::Instance,
+    ),
+];
+
+/// The route's target: exactly one of [`TARGET_PARAMS`] (`local` is only
+/// the VPC's own blocks).
+fn route_target(call: &Call) -> Result<RouteTarget, Error> {
+    let given: Vec<_> = TARGET_PARAMS
+        .iter()
+        .filter_map(|t| call.params.get(t.0).map(|v| (t, v)))
+        .collect();
+    let ((param, kind, malformed, make), value) = match given.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Error::MissingParameter(
+                "The request must contain exactly one of gatewayId, natGatewayId, vpcPeeringConnectionId, transitGatewayId, networkInterfaceId or instanceId.".into(),
+            ))
+        }
+        _ => {
+            return Err(Error::InvalidParameterCombination(
+                "The request must contain exactly one of gatewayId, natGatewayId, vpcPeeringConnectionId, transitGatewayId, networkInterfaceId or instanceId.".into(),
+            ))
+        }
+    };
+    if *param == "GatewayId" && value == "local" {
         return Err(Error::invalid(
             "The target local is reserved for the VPC's own CIDR blocks; it cannot be given to a route.",
         ));
     }
-    if ResourceKind::of_id(gateway) != Some(ResourceKind::InternetGateway) {
+    if *param == "GatewayId" && ResourceKind::of_id(value) != Some(*kind) {
         return Err(Error::invalid(format!(
-            "The gateway {gateway} is not supported by this Nubo installation yet: only internet gateways (igw-) can be route targets."
+            "The gateway {value} is not supported by this Nubo installation: GatewayId takes an internet gateway (igw-)."
         )));
     }
-    parse_internet_gateway_id(gateway)
+    Ok(make(ResourceId::parse(value, *kind, malformed)?))
 }
 
 /// `CreateRoute` (`replace` false) or `ReplaceRoute`.
@@ -200,14 +277,14 @@ pub async fn write_route(
     replace: bool,
 ) -> Result<String, Error> {
     let (table, destination) = route_key(call)?;
-    let gateway = route_gateway(call)?;
+    let target = route_target(call)?;
     if replace {
         api.ec2
-            .replace_route(&call.scope, &table, destination, &gateway)
+            .replace_route(&call.scope, &table, destination, &target)
             .await?;
     } else {
         api.ec2
-            .create_route(&call.scope, &table, destination, &gateway)
+            .create_route(&call.scope, &table, destination, &target)
             .await?;
     }
     call.touched.push(table.to_string());

@@ -3,7 +3,7 @@
 //! its associations (each with an `rtbassoc-` ID) in the body. The filters
 //! `DescribeRouteTables` understands are here; the operations are in [`ops`]
 //! (tables, the main table of each VPC, local routes), [`association`] and
-//! [`routes`] (routes to internet gateways).
+//! [`routes`] (routes), [`targets`] (what a route may point at).
 //!
 //! Invariants: every VPC has exactly one main table, created and deleted with
 //! it; every table has one `local` route per IPv4 block of its VPC; a subnet
@@ -13,6 +13,7 @@
 pub mod association;
 pub mod ops;
 pub mod routes;
+pub mod targets;
 
 use nubo_core::filter::Filterable;
 use nubo_core::{AccountId, Ipv4Cidr, ResourceId, ResourceKind, TagSet};
@@ -20,23 +21,56 @@ use serde::{Deserialize, Serialize};
 
 use crate::resource::Resource;
 
-/// Where a route sends traffic.
+/// Where a route sends traffic. Each variant is one of the target parameters
+/// of `CreateRoute` and one member of the `Route` shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RouteTarget {
     /// Inside the VPC: the route of each of the VPC's blocks.
     Local,
-    /// An internet gateway (`igw-…`).
+    /// An internet gateway (`igw-…`, `GatewayId`).
     Gateway(ResourceId),
+    /// A NAT gateway (`nat-…`, `NatGatewayId`).
+    NatGateway(ResourceId),
+    /// A VPC peering connection (`pcx-…`, `VpcPeeringConnectionId`).
+    VpcPeeringConnection(ResourceId),
+    /// A transit gateway (`tgw-…`, `TransitGatewayId`).
+    TransitGateway(ResourceId),
+    /// A network interface (`eni-…`, `NetworkInterfaceId`).
+    NetworkInterface(ResourceId),
+    /// An instance (`i-…`, `InstanceId`): its primary network interface.
+    Instance(ResourceId),
 }
 
 impl RouteTarget {
-    /// The `gatewayId` value: `local` or the gateway's ID.
-    pub fn gateway_id(&self) -> String {
+    /// The `gatewayId` member: `local` or the internet gateway's ID; `None`
+    /// for the other target kinds.
+    pub fn gateway_id(&self) -> Option<String> {
         match self {
-            RouteTarget::Local => "local".into(),
-            RouteTarget::Gateway(id) => id.to_string(),
+            RouteTarget::Local => Some("local".into()),
+            RouteTarget::Gateway(id) => Some(id.to_string()),
+            _ => None,
         }
+    }
+
+    /// The ID of the resource the route points at (`None` for `local`).
+    pub fn target_id(&self) -> Option<&ResourceId> {
+        match self {
+            RouteTarget::Local => None,
+            RouteTarget::Gateway(id)
+            | RouteTarget::NatGateway(id)
+            | RouteTarget::VpcPeeringConnection(id)
+            | RouteTarget::TransitGateway(id)
+            | RouteTarget::NetworkInterface(id)
+            | RouteTarget::Instance(id) => Some(id),
+        }
+    }
+
+    /// The target's ID when it is of `kind`'s variant, for the `route.*-id` filters.
+    fn id_of(&self, kind: ResourceKind) -> Option<String> {
+        self.target_id()
+            .filter(|id| ResourceKind::of_id(id.as_str()) == Some(kind))
+            .map(|id| id.to_string())
     }
 }
 
@@ -215,6 +249,12 @@ impl Filterable for RouteTable {
             self.associations.iter().filter_map(f).collect::<Vec<_>>()
         };
         let route = |f: fn(&Route) -> String| self.routes.iter().map(f).collect::<Vec<_>>();
+        let target = |kind: ResourceKind| {
+            self.routes
+                .iter()
+                .filter_map(|r| r.target.id_of(kind))
+                .collect::<Vec<_>>()
+        };
         match name {
             "association.main" => assoc(|a| Some(a.main.to_string())),
             "association.route-table-association-id" => assoc(|a| Some(a.id.to_string())),
@@ -224,12 +264,20 @@ impl Filterable for RouteTable {
             "owner-id" => vec![self.owner_id.to_string()],
             "route-table-id" => vec![self.id.to_string()],
             "route.destination-cidr-block" => route(|r| r.destination_cidr_block.to_string()),
-            "route.gateway-id" => route(|r| r.target.gateway_id()),
+            "route.gateway-id" => self
+                .routes
+                .iter()
+                .filter_map(|r| r.target.gateway_id())
+                .collect(),
+            "route.instance-id" => target(ResourceKind::Instance),
+            "route.nat-gateway-id" => target(ResourceKind::NatGateway),
+            "route.transit-gateway-id" => target(ResourceKind::TransitGateway),
+            "route.vpc-peering-connection-id" => target(ResourceKind::VpcPeeringConnection),
             "route.origin" => route(|r| r.origin.as_str().to_string()),
             "route.state" => route(|r| r.state.as_str().to_string()),
             "vpc-id" => vec![self.vpc_id.to_string()],
-            // Gateway (edge) associations, IPv6, prefix lists and the other
-            // target kinds are not offered yet, so nothing matches them.
+            // Gateway (edge) associations, IPv6 and prefix lists are not
+            // offered yet, so nothing matches them.
             _ => vec![],
         }
     }
@@ -281,7 +329,13 @@ mod tests {
         let dests: Vec<String> = t
             .routes
             .iter()
-            .map(|r| format!("{}>{}", r.destination_cidr_block, r.target.gateway_id()))
+            .map(|r| {
+                format!(
+                    "{}>{}",
+                    r.destination_cidr_block,
+                    r.target.gateway_id().unwrap()
+                )
+            })
             .collect();
         assert_eq!(dests[..2], ["10.0.0.0/16>local", "10.1.0.0/16>local"]);
         assert!(dests[2].starts_with("0.0.0.0/0>igw-"));

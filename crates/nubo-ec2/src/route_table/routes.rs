@@ -1,18 +1,18 @@
-//! `CreateRoute`, `ReplaceRoute` and `DeleteRoute` (IPv4 destinations to an
-//! internet gateway), and the route states that follow a gateway's
-//! attachment: `blackhole` while it is detached, `active` again once it is
-//! reattached to the table's VPC.
+//! `CreateRoute`, `ReplaceRoute` and `DeleteRoute` (IPv4 destinations to any
+//! [`RouteTarget`], checked by [`super::targets`]), and the route states that
+//! follow a target's life: `blackhole` while it is detached or gone, `active`
+//! again once it is back (an internet gateway reattached to the table's VPC).
 //!
-//! A route to a gateway is written together with the gateway's row, so a
-//! racing `DetachInternetGateway` conflicts and re-runs instead of leaving an
-//! `active` route to a detached gateway.
+//! A route is written together with its target's row, so a racing detach or
+//! delete of the target conflicts and re-runs instead of leaving an `active`
+//! route to something that no longer carries traffic.
 
 use nubo_core::{Error, Ipv4Cidr, ResourceId};
 use nubo_store::Tx;
 
 use super::ops::tables_of;
+use super::targets::check_target_in_tx;
 use super::{Route, RouteOrigin, RouteState, RouteTable, RouteTarget};
-use crate::internet_gateway::InternetGateway;
 use crate::resource::{
     self, get_in_tx, store_err, update_in_tx, Ec2Service, RequestScope, Versioned,
 };
@@ -87,13 +87,11 @@ impl RouteTable {
         Ok(index)
     }
 
-    /// Sets the state of every route to `gateway`; true when anything changed.
-    pub fn set_gateway_state(&mut self, gateway: &ResourceId, state: RouteState) -> bool {
+    /// Sets the state of every route to `target`; true when anything changed.
+    pub fn set_target_state(&mut self, target: &ResourceId, state: RouteState) -> bool {
         let mut changed = false;
         for route in &mut self.routes {
-            if matches!(&route.target, RouteTarget::Gateway(g) if g == gateway)
-                && route.state != state
-            {
+            if route.target.target_id() == Some(target) && route.state != state {
                 route.state = state;
                 changed = true;
             }
@@ -102,38 +100,23 @@ impl RouteTable {
     }
 }
 
-/// For `AttachInternetGateway`/`DetachInternetGateway`: sets the state of
-/// the routes to `gateway` in every table of `vpc_id`, in the caller's transaction.
-pub(crate) async fn set_gateway_routes_in_tx(
+/// Sets the state of the routes to `target` in every table of `vpc_id` (owned
+/// by `scope`'s account), in the caller's transaction: `blackhole` when the
+/// target is detached or deleted (an internet gateway's detach, a NAT
+/// gateway's or peering connection's deletion), `active` when it is back.
+pub(crate) async fn set_target_routes_in_tx(
     tx: &mut Tx,
     scope: &RequestScope,
     vpc_id: &ResourceId,
-    gateway: &ResourceId,
+    target: &ResourceId,
     state: RouteState,
 ) -> Result<(), Error> {
     for mut table in tables_of(tx, scope, vpc_id).await? {
-        if table.value.set_gateway_state(gateway, state) {
+        if table.value.set_target_state(target, state) {
             update_in_tx(tx, scope, &table).await?;
         }
     }
     Ok(())
-}
-
-/// Reads gateway `id` and checks it is attached to the table's VPC.
-async fn attached_gateway(
-    tx: &mut Tx,
-    scope: &RequestScope,
-    table: &RouteTable,
-    id: &ResourceId,
-) -> Result<Versioned<InternetGateway>, Error> {
-    let gateway: Versioned<InternetGateway> = get_in_tx(tx, scope, id).await?;
-    if gateway.value.vpc_id.as_ref() != Some(&table.vpc_id) {
-        return Err(Error::invalid(format!(
-            "route table {} and network gateway {id} belong to different networks",
-            table.id
-        )));
-    }
-    Ok(gateway)
 }
 
 impl Ec2Service {
@@ -142,9 +125,9 @@ impl Ec2Service {
         scope: &RequestScope,
         table: &ResourceId,
         destination: Ipv4Cidr,
-        gateway: &ResourceId,
+        target: &RouteTarget,
     ) -> Result<(), Error> {
-        with_retry(|| self.write_route_once(scope, table, destination, gateway, false)).await
+        with_retry(|| self.write_route_once(scope, table, destination, target, false)).await
     }
 
     pub async fn replace_route(
@@ -152,9 +135,9 @@ impl Ec2Service {
         scope: &RequestScope,
         table: &ResourceId,
         destination: Ipv4Cidr,
-        gateway: &ResourceId,
+        target: &RouteTarget,
     ) -> Result<(), Error> {
-        with_retry(|| self.write_route_once(scope, table, destination, gateway, true)).await
+        with_retry(|| self.write_route_once(scope, table, destination, target, true)).await
     }
 
     pub async fn delete_route(
@@ -166,28 +149,29 @@ impl Ec2Service {
         with_retry(|| self.delete_route_once(scope, table, destination)).await
     }
 
-    /// `CreateRoute` (`replace` false) or `ReplaceRoute` to an internet gateway.
+    /// `CreateRoute` (`replace` false) or `ReplaceRoute`.
     pub(crate) async fn write_route_once(
         &self,
         scope: &RequestScope,
         table_id: &ResourceId,
         destination: Ipv4Cidr,
-        gateway_id: &ResourceId,
+        target: &RouteTarget,
         replace: bool,
     ) -> Result<(), Error> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let mut table: Versioned<RouteTable> = get_in_tx(&mut tx, scope, table_id).await?;
-        let gateway = attached_gateway(&mut tx, scope, &table.value, gateway_id).await?;
-        let target = RouteTarget::Gateway(gateway_id.clone());
+        // Checks the target and writes its row back, so a racing detach or
+        // delete of it conflicts and re-runs.
+        check_target_in_tx(&mut tx, scope, &table.value, target).await?;
         if replace {
-            table.value.replace_route(destination, target)?;
+            table.value.replace_route(destination, target.clone())?;
         } else {
-            table.value.add_route(destination, target)?;
+            table.value.add_route(destination, target.clone())?;
         }
         update_in_tx(&mut tx, scope, &table).await?;
-        // Writing the gateway back makes a racing detach conflict and re-run.
-        update_in_tx(&mut tx, scope, &gateway).await?;
-        resource::commit(tx, scope, &[table_id.as_str(), gateway_id.as_str()]).await
+        let mut touched = vec![table_id.as_str()];
+        touched.extend(target.target_id().map(|id| id.as_str()));
+        resource::commit(tx, scope, &touched).await
     }
 
     pub(crate) async fn delete_route_once(
@@ -246,15 +230,15 @@ mod tests {
         let dup_local = t.add_route(local, RouteTarget::Gateway(igw.clone()));
         assert_eq!(code(dup_local.unwrap_err()), "RouteAlreadyExists");
 
-        assert!(t.set_gateway_state(&igw, RouteState::Blackhole));
-        assert!(!t.set_gateway_state(&igw, RouteState::Blackhole));
+        assert!(t.set_target_state(&igw, RouteState::Blackhole));
+        assert!(!t.set_target_state(&igw, RouteState::Blackhole));
         assert_eq!(t.routes[1].state, RouteState::Blackhole);
         assert_eq!(t.routes[0].state, RouteState::Active, "local stays active");
         t.replace_route(anywhere, RouteTarget::Gateway(other.clone()))
             .unwrap();
         assert_eq!(
             (t.routes[1].target.gateway_id(), t.routes[1].state),
-            (other.to_string(), RouteState::Active)
+            (Some(other.to_string()), RouteState::Active)
         );
 
         let missing: Ipv4Cidr = "192.168.0.0/24".parse().unwrap();

@@ -6,6 +6,7 @@
 use nubo_core::filter::Page;
 use nubo_core::{Error, ResourceId};
 use nubo_ec2::internet_gateway::InternetGateway;
+use nubo_ec2::route_table::RouteTarget;
 use nubo_ec2::{Ec2Service, Limits, RequestScope};
 
 use crate::harness::{assert_err, TestDb};
@@ -217,7 +218,7 @@ fn route_of(t: &nubo_ec2::route_table::RouteTable, dest: &str) -> Option<(String
     t.routes
         .iter()
         .find(|r| r.destination_cidr_block.to_string() == dest)
-        .map(|r| (r.target.gateway_id(), r.state.as_str()))
+        .map(|r| (r.target.gateway_id().unwrap_or_default(), r.state.as_str()))
 }
 
 async fn table(
@@ -258,17 +259,24 @@ pub async fn routes_to_gateways(db: &TestDb) {
 
     // The gateway must be attached to the table's VPC.
     assert_err!(
-        svc.create_route(&a, &rtb.id, anywhere, &igw.id).await,
+        svc.create_route(&a, &rtb.id, anywhere, &RouteTarget::Gateway(igw.id.clone()))
+            .await,
         Error::InvalidParameterValue(_)
     );
     assert_err!(
-        svc.create_route(&a, &rtb.id, anywhere, &elsewhere.id).await,
+        svc.create_route(
+            &a,
+            &rtb.id,
+            anywhere,
+            &RouteTarget::Gateway(elsewhere.id.clone())
+        )
+        .await,
         Error::InvalidParameterValue(_)
     );
     svc.attach_internet_gateway(&a, &igw.id, &vpc.id)
         .await
         .unwrap();
-    svc.create_route(&a, &rtb.id, anywhere, &igw.id)
+    svc.create_route(&a, &rtb.id, anywhere, &RouteTarget::Gateway(igw.id.clone()))
         .await
         .unwrap();
     assert_eq!(
@@ -276,7 +284,8 @@ pub async fn routes_to_gateways(db: &TestDb) {
         Some((igw.id.to_string(), "active"))
     );
     assert_err!(
-        svc.create_route(&a, &rtb.id, anywhere, &igw.id).await,
+        svc.create_route(&a, &rtb.id, anywhere, &RouteTarget::Gateway(igw.id.clone()))
+            .await,
         Error::AlreadyExists {
             code: "RouteAlreadyExists",
             ..
@@ -287,7 +296,8 @@ pub async fn routes_to_gateways(db: &TestDb) {
         Error::InvalidParameterValue(_)
     );
     assert_err!(
-        svc.replace_route(&a, &rtb.id, local, &igw.id).await,
+        svc.replace_route(&a, &rtb.id, local, &RouteTarget::Gateway(igw.id.clone()))
+            .await,
         Error::InvalidParameterValue(_)
     );
     assert_err!(
@@ -335,7 +345,8 @@ pub async fn routes_to_gateways(db: &TestDb) {
     svc.delete_route(&a, &rtb.id, anywhere).await.unwrap();
     assert_eq!(route_of(&table(&svc, &a, &rtb.id).await, "0.0.0.0/0"), None);
     assert_err!(
-        svc.replace_route(&a, &rtb.id, anywhere, &igw.id).await,
+        svc.replace_route(&a, &rtb.id, anywhere, &RouteTarget::Gateway(igw.id.clone()))
+            .await,
         Error::NotFound {
             code: "InvalidRoute.NotFound",
             ..
