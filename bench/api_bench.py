@@ -13,6 +13,11 @@ Scenarios (run each against fresh server state; bench/run.sh does that):
   describe_vpcs      DescribeVpcs with 1000 VPCs present (seeded, untimed).
   describe_vpcs_tag  DescribeVpcs Filter tag:team=blue, 1 in 10 of the
                      1000 seeded VPCs tagged team=blue (the rest team=red).
+  vpc_model, vpc_model_rule_per_call
+                     build 100 VPCs x (4 subnets, 4 route tables, 10 security
+                     groups of 20 rules), timed whole and per action, then
+                     Describe{Subnets,RouteTables,SecurityGroups} over it: see
+                     bench/vpc_model.py. Not in the default --scenarios.
 
 Latencies:
   end-to-end      the whole client call (boto3: serialize + sign + HTTP +
@@ -49,7 +54,12 @@ import sys
 import time
 from urllib.parse import urlencode, urlparse
 
+import vpc_model
+
 SCENARIOS = ["baseline", "create_vpc", "describe_vpcs", "describe_vpcs_tag"]
+# Every scenario --scenarios accepts, and every row a report may hold, in report order.
+ALL_SCENARIOS = SCENARIOS + vpc_model.MODEL_SCENARIOS
+REPORT_ROWS = ALL_SCENARIOS + list(vpc_model.DESCRIBE_ROWS)
 CLIENTS = ["boto3", "raw"]
 EC2_API_VERSION = "2016-11-15"
 
@@ -58,6 +68,7 @@ SCENARIO_TITLES = {
     "create_vpc": "CreateVpc x1000",
     "describe_vpcs": "DescribeVpcs, 1000 VPCs",
     "describe_vpcs_tag": "DescribeVpcs tag:team=blue, 1000 VPCs",
+    **vpc_model.TITLES,
 }
 
 # CIDRs: every batch of VPCs (a create_vpc phase, or a seeding) takes the
@@ -296,8 +307,28 @@ def make_client(cfg: dict):
 BLUE = [{"Name": "tag:team", "Values": ["blue"]}]
 
 
-def op_for(scenario: str, cidr_base: int = 0):
+def op_for(scenario: str, cidr_base: int = 0, cfg: dict | None = None):
     """Returns f(client, item) -> (items_returned, rt_seconds, pages)."""
+    cfg = cfg or {}
+    if scenario in vpc_model.MODEL_SCENARIOS:
+        # item = VPC index; returns the VPC ID (collected like seeding's) and the
+        # summed round trips; per-action timings accumulate in f.action_log.
+        log: dict = {}
+        batched = scenario == "vpc_model"
+
+        def f(c, i):
+            vid, rt = vpc_model.build_vpc(c, i, cfg["model_shape"], batched, log)
+            return vid, rt, 1
+        f.action_log = log
+        return f
+    if scenario in vpc_model.DESCRIBE_ROWS:
+        action, one_vpc = vpc_model.DESCRIBE_ROWS[scenario]
+        vpc_ids = cfg.get("model_vpc_ids") or []
+
+        def f(c, i):
+            filters = [{"Name": "vpc-id", "Values": [vpc_ids[i % len(vpc_ids)]]}] if one_vpc else None
+            return vpc_model.describe(c, action, filters)
+        return f
     if scenario == "baseline":
         def f(c, _i):
             n, rt = c.describe_regions()
@@ -336,7 +367,7 @@ def worker_main(cfg, scenario, items, barrier, out_q, max_seconds, widx):
         barrier.wait()
         out_q.put(res)
         return
-    f = op_for(scenario, cfg.get("cidr_base", 0))
+    f = op_for(scenario, cfg.get("cidr_base", 0), cfg)
     barrier.wait()  # everyone is warmed up; the parent scrapes /metrics now
     barrier.wait()  # go
     t_start = time.monotonic()
@@ -356,11 +387,12 @@ def worker_main(cfg, scenario, items, barrier, out_q, max_seconds, widx):
         res["e2e"].append(time.perf_counter() - t0)
         res["rt"].append(rt)
         res["pages"].append(pages)
-        if scenario == "seed":
+        if scenario == "seed" or scenario in vpc_model.MODEL_SCENARIOS:
             res["ids"].append((it, n))
         else:
             res["returned"].append(n)
     res["t_start"], res["t_end"] = t_start, time.monotonic()
+    res["actions"] = getattr(f, "action_log", None)
     out_q.put(res)
 
 
@@ -412,7 +444,8 @@ def run_phase(cfg, scenario, n_items, workers, max_seconds, on_ready=None):
 # --------------------------------------------------------------------------
 
 SCENARIO_ACTION = {"baseline": "DescribeRegions", "create_vpc": "CreateVpc",
-                   "describe_vpcs": "DescribeVpcs", "describe_vpcs_tag": "DescribeVpcs"}
+                   "describe_vpcs": "DescribeVpcs", "describe_vpcs_tag": "DescribeVpcs",
+                   **{row: action for row, (action, _one) in vpc_model.DESCRIBE_ROWS.items()}}
 _PROM = re.compile(r'^nubo_request_duration_seconds_(bucket|sum|count)\{([^}]*)\}\s+(\S+)')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -490,6 +523,22 @@ def metrics_delta(before, after, action):
             "buckets_ms": {("inf" if math.isinf(k) else f"{k * 1000:g}"): int(v) for k, v in sorted(le.items())}}
 
 
+def combined_metrics(scrape, actions, name):
+    """The scrape with one more histogram, `name`, summing those of `actions`."""
+    if scrape is None:
+        return None
+    total = {"le": {}, "sum": 0.0, "count": 0.0}
+    for action in actions:
+        h = scrape.get(action)
+        if h is None:
+            continue
+        total["sum"] += h["sum"]
+        total["count"] += h["count"]
+        for bound, count in h["le"].items():
+            total["le"][bound] = total["le"].get(bound, 0.0) + count
+    return {**scrape, name: total}
+
+
 def pct(sorted_vals, p):
     """Nearest-rank percentile of an ascending list."""
     if not sorted_vals:
@@ -528,7 +577,8 @@ def seed(cfg, n_vpcs, workers, max_seconds):
 def run_scenario(cfg, scenario, args, info=None):
     info = dict(info or {})
     n = {"baseline": args.baseline_calls, "create_vpc": args.vpcs,
-         "describe_vpcs": args.describe_calls, "describe_vpcs_tag": args.describe_calls}[scenario]
+         "describe_vpcs": args.describe_calls, "describe_vpcs_tag": args.describe_calls}.get(
+        scenario, args.model_describe_calls)
     scraped = {}
 
     def on_ready():
@@ -582,6 +632,70 @@ def run_scenario(cfg, scenario, args, info=None):
     if scenario == "describe_vpcs_tag" and returned and min(returned) != max(returned):
         out["warning"] = "filtered result size varied between calls"
     return out
+
+
+def run_model_build(cfg, scenario, args):
+    """Builds the VPC model (bench/vpc_model.py) on the endpoint; returns (row, VPC IDs).
+
+    The row's throughput is all API calls / wall time of the whole build; e2e and
+    http_rt are over every API call; `actions` breaks them down per action, with
+    calls per second of the client time spent in that action (x workers) and the
+    server's own mean from /metrics; `per_vpc` is the time to build one VPC."""
+    shape = cfg["model_shape"]
+    batched = scenario == "vpc_model"
+    scraped = {}
+
+    def on_ready():
+        scraped["before"] = scrape_metrics(cfg["endpoint"])
+
+    results = run_phase(cfg, scenario, shape["vpcs"], args.workers, args.model_max_seconds, on_ready)
+    before, after = scraped.get("before"), scrape_metrics(cfg["endpoint"])
+    log = {}
+    for r in results:
+        for action, samples in (r.get("actions") or {}).items():
+            log.setdefault(action, []).extend(samples)
+    actions = {}
+    for action in vpc_model.BUILD_ACTIONS:
+        samples = log.get(action) or []
+        if not samples:
+            continue
+        busy = sum(e for e, _rt in samples)
+        actions[action] = {
+            "calls": len(samples),
+            "throughput_cps": round(len(samples) / busy * args.workers, 2) if busy else None,
+            "e2e": summarize([e for e, _rt in samples]),
+            "http_rt": summarize([rt for _e, rt in samples]),
+            "server_metrics": metrics_delta(before, after, action),
+        }
+    calls = sum(len(v) for v in log.values())
+    starts = [r["t_start"] for r in results if r["t_start"] is not None]
+    ends = [r["t_end"] for r in results if r["t_end"] is not None]
+    wall = (max(ends) - min(starts)) if starts else None
+    ids = sorted((i, vid) for r in results for (i, vid) in r["ids"])
+    both = [combined_metrics(x, vpc_model.BUILD_ACTIONS, "build") for x in (before, after)]
+    row = {
+        "label": args.label,
+        "endpoint": cfg["endpoint"],
+        "client": cfg["client"],
+        "scenario": scenario,
+        "title": SCENARIO_TITLES[scenario],
+        "workers": args.workers,
+        "shape": shape,
+        "planned_calls": shape["vpcs"] * vpc_model.calls_per_vpc(shape, batched),
+        "calls_ok": calls,
+        "errors": sum(r["errors"] for r in results),
+        "error_samples": [s for r in results for s in r["error_samples"]][:3],
+        "truncated_by_time": any(r["truncated"] for r in results),
+        "vpcs_built": len(ids),
+        "wall_s": round(wall, 4) if wall else None,
+        "throughput_cps": round(calls / wall, 2) if wall and calls else None,
+        "e2e": summarize([e for v in log.values() for e, _rt in v]),
+        "http_rt": summarize([rt for v in log.values() for _e, rt in v]),
+        "server_metrics": metrics_delta(both[0], both[1], "build"),
+        "per_vpc": summarize([v for r in results for v in r["e2e"]]),
+        "actions": actions,
+    }
+    return row, [vid for _i, vid in ids]
 
 
 def environment():
@@ -678,6 +792,64 @@ def _note(r):
     return f" ({'; '.join(bits)})" if bits else ""
 
 
+ITEM_UNITS = {"DescribeVpcs": "VPCs", "DescribeSubnets": "subnets",
+              "DescribeRouteTables": "route tables", "DescribeSecurityGroups": "security groups"}
+
+
+def model_markdown(rows, base, other):
+    """The VPC-model builds: whole-build wall time and per-action figures, base vs other."""
+    builds = [r for r in rows if r["scenario"] in vpc_model.MODEL_SCENARIOS]
+    if not builds:
+        return []
+    idx = {(r["label"], r["client"], r["workers"], r["scenario"]): r for r in builds}
+    keys = sorted({(r["client"], r["workers"], r["scenario"]) for r in builds},
+                  key=lambda k: (CLIENTS.index(k[0]) if k[0] in CLIENTS else 9, k[1],
+                                 vpc_model.MODEL_SCENARIOS.index(k[2])))
+    shape = next((r["shape"] for r in builds if r.get("shape")), vpc_model.DEFAULT_SHAPE)
+    lines = [f"**VPC model builds**: {shape['vpcs']} VPCs, each with {shape['subnets']} subnets, "
+             f"{shape['tables']} route tables and {shape['groups']} security groups of "
+             f"{shape['rules']} ingress rules. Wall = the whole build; calls/s = all API calls ÷ wall.",
+             "",
+             f"| Client | Workers | Build | API calls | {base} wall s | {other} wall s | "
+             f"{other} ÷ {base} (speed) | {base} calls/s | {other} calls/s | "
+             f"{other} per-VPC p50 ms | {other} server mean ms/call | Target |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for client, workers, sc in keys:
+        a, b = idx.get((base, client, workers, sc)), idx.get((other, client, workers, sc))
+        wa = _value(a, ("wall_s",)) if a and "failed" not in a else None
+        wb = _value(b, ("wall_s",)) if b and "failed" not in b else None
+        full = all(r and r.get("vpcs_built") == r.get("shape", {}).get("vpcs") for r in (a, b))
+        ratio = wa / wb if wa and wb and full else None
+        calls = (b or a or {}).get("calls_ok")
+        lines.append(
+            f"| {client} | {workers} | {SCENARIO_TITLES[sc]} | {fmt(calls)} | {_cell(a, ('wall_s',), False)}{_note(a)} | "
+            f"{_cell(b, ('wall_s',), False)}{_note(b)} | {f'{ratio:.1f}×' if ratio else '—'} | "
+            f"{_cell(a, ('throughput_cps',), False)} | {_cell(b, ('throughput_cps',), False)} | "
+            f"{_cell(b, ('per_vpc', 'p50_ms'), False)} | {_cell(b, ('server_metrics', 'mean_ms'), False)} | "
+            f"≥10×: {'✅' if ratio and ratio >= TARGET_RATIO else ('❌' if ratio else '—')} |")
+    lines += ["", "**VPC model builds, per action** (calls/s of the time spent in that action; "
+              "HTTP round trip = server + loopback; server = Nubo's own /metrics mean).", "",
+              f"| Client | Workers | Build | Action | calls | {base} calls/s | {other} calls/s | "
+              f"{other} ÷ {base} | {base} HTTP p50 ms | {other} HTTP p50 / p99 ms | "
+              f"{other} end-to-end p50 ms | {other} server mean ms |",
+              "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for client, workers, sc in keys:
+        a, b = idx.get((base, client, workers, sc)), idx.get((other, client, workers, sc))
+        for action in vpc_model.BUILD_ACTIONS:
+            xa = ((a or {}).get("actions") or {}).get(action)
+            xb = ((b or {}).get("actions") or {}).get(action)
+            if not xa and not xb:
+                continue
+            ta, tb = _value(xa, ("throughput_cps",)), _value(xb, ("throughput_cps",))
+            lines.append(
+                f"| {client} | {workers} | {sc} | {action} | {fmt((xb or xa)['calls'])} | {fmt(ta)} | "
+                f"{fmt(tb)} | {f'{tb / ta:.1f}×' if ta and tb else '—'} | "
+                f"{fmt(_value(xa, ('http_rt', 'p50_ms')))} | "
+                f"{fmt(_value(xb, ('http_rt', 'p50_ms')))} / {fmt(_value(xb, ('http_rt', 'p99_ms')))} | "
+                f"{fmt(_value(xb, ('e2e', 'p50_ms')))} | {fmt(_value(xb, ('server_metrics', 'mean_ms')))} |")
+    return lines + [""]
+
+
 def markdown(rows, peers, pending=(), env=None):
     """Markdown: one table per (client, workers): base peer vs other peer, ratio, target."""
     base = peers[0] if peers else "moto"
@@ -693,7 +865,7 @@ def markdown(rows, peers, pending=(), env=None):
               f"{other} end-to-end p50 / p99 ms | {other} HTTP round trip p50 / p99 ms | {other} server mean ms | Target |",
               "|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
     for client, workers in groups:
-        for sc in SCENARIOS:
+        for sc in REPORT_ROWS:
             a = idx.get((base, client, workers, sc))
             b = idx.get((other, client, workers, sc))
             if a is None and b is None:
@@ -729,7 +901,7 @@ def markdown(rows, peers, pending=(), env=None):
         lines += [f"**Client {desc}; {workers} worker process{'es' if workers > 1 else ''}**", "",
                   f"| Scenario | Metric | {base} | {other} | {other} vs {base} | Target |",
                   "|---|---|---:|---:|---:|---|"]
-        for sc in SCENARIOS:
+        for sc in REPORT_ROWS:
             a = idx.get((base, client, workers, sc))
             b = idx.get((other, client, workers, sc))
             if a is None and b is None:
@@ -758,13 +930,15 @@ def markdown(rows, peers, pending=(), env=None):
                 na, nb = (_note(a), _note(b)) if mi == 0 else ("", "")
                 lines.append(f"| {title} | {mname} | {va}{na} | {vb}{nb} | {rtxt} | {target} |")
         lines.append("")
+    lines += model_markdown(rows, base, other)
     sizes = []
     for r in rows:
-        if r["scenario"].startswith("describe") and r.get("items_returned"):
+        if r["scenario"].startswith(("describe", "model_describe")) and r.get("items_returned"):
             it = r["items_returned"]
+            unit = ITEM_UNITS.get(SCENARIO_ACTION.get(r["scenario"]), "items")
             sizes.append(f"{r['label']}/{r['client']}/{r['workers']}w/{r['scenario']}: {it['min']}"
                          + (f"–{it['max']}" if it["max"] != it["min"] else "")
-                         + f" VPCs per call in {r.get('pages_per_call')} page(s)")
+                         + f" {unit} per call in {r.get('pages_per_call')} page(s)")
     if sizes:
         lines += ["Result sizes: " + "; ".join(sizes) + ".", ""]
     failed = [f"{r['label']}/{r['client']}/{r['scenario']}: {r['failed']}" for r in rows if "failed" in r]
@@ -786,6 +960,31 @@ def markdown(rows, peers, pending=(), env=None):
 # --------------------------------------------------------------------------
 
 
+def failed_row(args, client, scenario, exc):
+    return {"label": args.label, "client": client, "scenario": scenario,
+            "title": SCENARIO_TITLES[scenario], "workers": args.workers,
+            "failed": f"{type(exc).__name__}: {str(exc)[:500]}", "calls_ok": 0, "errors": None}
+
+
+def progress(label, client, scenario, r):
+    """One line per finished phase on stderr."""
+    e2e, rt = r.get("e2e") or {}, r.get("http_rt") or {}
+    print(f"[{label}/{client}] {scenario}: "
+          + (f"FAILED {r['failed']}" if "failed" in r else
+             f"{r['calls_ok']} ok, {r['errors']} err, {fmt(r['throughput_cps'])} calls/s, "
+             f"e2e p50 {fmt(e2e.get('p50_ms'), 2)} p99 {fmt(e2e.get('p99_ms'), 2)} ms, "
+             f"http p50 {fmt(rt.get('p50_ms'), 2)} p99 {fmt(rt.get('p99_ms'), 2)} ms"
+             + (f", server mean {r['server_metrics']['mean_ms']} ms p99~{r['server_metrics']['p99_ms_est']} ms"
+                if r.get("server_metrics") else "")
+             + (f", wall {r['wall_s']} s for {r['vpcs_built']} VPCs" if "vpcs_built" in r else "")
+             + (f", http p50 first/last tenth {r['drift']['first_tenth_http_p50_ms']}/"
+                f"{r['drift']['last_tenth_http_p50_ms']} ms" if r.get("drift") else "")
+             + (f", returned {r['items_returned']}" if r.get("items_returned") else "")
+             + (" [time cap]" if r.get("truncated_by_time") else "")
+             + (f" e.g. {r['error_samples'][0]}" if r.get("error_samples") else "")),
+          file=sys.stderr, flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--endpoint", help="e.g. http://127.0.0.1:8773 (loopback only)")
@@ -801,6 +1000,17 @@ def main(argv=None):
     ap.add_argument("--vpcs", type=int, default=1000, help="VPCs created / present (default 1000)")
     ap.add_argument("--describe-calls", type=int, default=200)
     ap.add_argument("--baseline-calls", type=int, default=200)
+    ap.add_argument("--model-vpcs", type=int, default=vpc_model.DEFAULT_SHAPE["vpcs"],
+                    help="vpc_model*: VPCs to build (default 100; at most 256)")
+    ap.add_argument("--model-subnets", type=int, default=vpc_model.DEFAULT_SHAPE["subnets"])
+    ap.add_argument("--model-tables", type=int, default=vpc_model.DEFAULT_SHAPE["tables"])
+    ap.add_argument("--model-groups", type=int, default=vpc_model.DEFAULT_SHAPE["groups"])
+    ap.add_argument("--model-rules", type=int, default=vpc_model.DEFAULT_SHAPE["rules"],
+                    help="vpc_model*: ingress rules per security group (default 20)")
+    ap.add_argument("--model-describe-calls", type=int, default=50,
+                    help="vpc_model: calls per Describe row over the built model (default 50)")
+    ap.add_argument("--model-max-seconds", type=float, default=900.0,
+                    help="vpc_model*: time cap of the build (default 900); Describe rows use --max-seconds")
     ap.add_argument("--max-seconds", type=float, default=30.0,
                     help="time cap per measured phase; calls not done by then are skipped (default 30)")
     ap.add_argument("--json", help="write results as JSON here")
@@ -830,7 +1040,7 @@ def main(argv=None):
     scenarios = [s for s in args.scenarios.split(",") if s]
     clients = [c for c in args.clients.split(",") if c]
     for s in scenarios:
-        if s not in SCENARIOS:
+        if s not in ALL_SCENARIOS:
             ap.error(f"unknown scenario {s!r}")
     for c in clients:
         if c not in CLIENTS:
@@ -842,7 +1052,36 @@ def main(argv=None):
     cidrs = CidrAllocator()
     base_cfg = {"endpoint": args.endpoint, "access_key": args.access_key,
                 "secret_key": args.secret_key, "region": args.region}
+    shape = {"vpcs": args.model_vpcs, "subnets": args.model_subnets, "tables": args.model_tables,
+             "groups": args.model_groups, "rules": args.model_rules}
     for sc in scenarios:
+        if sc in vpc_model.MODEL_SCENARIOS:
+            # One build per client (give one client per fresh server, as bench/run.sh does:
+            # a second build would stack on the first); vpc_model then reads it back.
+            for cl in clients:
+                cfg = dict(base_cfg, client=cl, model_shape=shape)
+                t0 = time.monotonic()
+                vpc_ids = []
+                try:
+                    r, vpc_ids = run_model_build(cfg, sc, args)
+                except Exception as e:  # noqa: BLE001
+                    r = failed_row(args, cl, sc, e)
+                r["scenario_seconds"] = round(time.monotonic() - t0, 2)
+                results.append(r)
+                progress(args.label, cl, sc, r)
+                if sc != "vpc_model" or "failed" in r or r.get("vpcs_built") != shape["vpcs"]:
+                    continue
+                for row in vpc_model.DESCRIBE_ROWS:
+                    t0 = time.monotonic()
+                    try:
+                        d = run_scenario(dict(cfg, model_vpc_ids=vpc_ids), row, args,
+                                         {"model_shape": shape})
+                    except Exception as e:  # noqa: BLE001
+                        d = failed_row(args, cl, row, e)
+                    d["scenario_seconds"] = round(time.monotonic() - t0, 2)
+                    results.append(d)
+                    progress(args.label, cl, row, d)
+            continue
         info, seed_error = {}, None
         if sc in ("describe_vpcs", "describe_vpcs_tag"):
             # Seed once (untimed, boto3); every client then reads the same state.
@@ -862,25 +1101,10 @@ def main(argv=None):
                     raise RuntimeError(seed_error)
                 r = run_scenario(cfg, sc, args, info)
             except Exception as e:  # noqa: BLE001
-                r = {"label": args.label, "client": cl, "scenario": sc, "title": SCENARIO_TITLES[sc],
-                     "workers": args.workers, "failed": f"{type(e).__name__}: {str(e)[:500]}",
-                     "calls_ok": 0, "errors": None}
+                r = failed_row(args, cl, sc, e)
             r["scenario_seconds"] = round(time.monotonic() - t0, 2)
             results.append(r)
-            e2e, rt = r.get("e2e") or {}, r.get("http_rt") or {}
-            print(f"[{args.label}/{cl}] {sc}: "
-                  + (f"FAILED {r['failed']}" if "failed" in r else
-                     f"{r['calls_ok']} ok, {r['errors']} err, {fmt(r['throughput_cps'])} calls/s, "
-                     f"e2e p50 {fmt(e2e.get('p50_ms'), 2)} p99 {fmt(e2e.get('p99_ms'), 2)} ms, "
-                     f"http p50 {fmt(rt.get('p50_ms'), 2)} p99 {fmt(rt.get('p99_ms'), 2)} ms"
-                     + (f", server mean {r['server_metrics']['mean_ms']} ms p99~{r['server_metrics']['p99_ms_est']} ms"
-                        if r.get("server_metrics") else "")
-                     + (f", http p50 first/last tenth {r['drift']['first_tenth_http_p50_ms']}/"
-                        f"{r['drift']['last_tenth_http_p50_ms']} ms" if r.get("drift") else "")
-                     + (f", returned {r['items_returned']}" if r.get("items_returned") else "")
-                     + (" [time cap]" if r.get("truncated_by_time") else "")
-                     + (f" e.g. {r['error_samples'][0]}" if r.get("error_samples") else "")),
-                  file=sys.stderr, flush=True)
+            progress(args.label, cl, sc, r)
     doc = {"environment": environment(), "results": results}
     if args.json:
         with open(args.json, "w") as fh:

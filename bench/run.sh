@@ -12,6 +12,11 @@
 #   BENCH_CLIENTS="boto3,raw"    client engines (boto3 = what users run; raw = floor-free)
 #   BENCH_MAX_SECONDS=20         time cap per measured phase (keeps the run < 5 min)
 #   BENCH_PEERS="moto nubo"      which peers to run
+#   BENCH_SCENARIOS="baseline create_vpc describe_vpcs describe_vpcs_tag"
+#                                scenarios to run; also vpc_model and vpc_model_rule_per_call
+#                                (the VPC-model build and reads, bench/vpc_model.py; minutes each)
+#   BENCH_ARGS=""                extra api_bench.py arguments (e.g. "--model-vpcs 20")
+#   BENCH_MODEL_TIMEOUT=1800     seconds before one vpc_model* api_bench run is killed (others: 240)
 #   BENCH_OUT=bench/results      where results.md / results.json (+ logs) go
 #   NUBO_BIN                     nubo binary (default target/release/nubo; built if absent)
 #   NUBO_ADMIN_ACCOUNT_ID, NUBO_ADMIN_ACCESS_KEY_ID, NUBO_ADMIN_SECRET_ACCESS_KEY
@@ -27,6 +32,8 @@ WORKERS_LIST="${BENCH_WORKERS:-1}"
 CLIENTS="${BENCH_CLIENTS:-boto3,raw}"
 MAX_SECONDS="${BENCH_MAX_SECONDS:-20}"
 PEERS="${BENCH_PEERS:-moto nubo}"
+SCENARIO_LIST="${BENCH_SCENARIOS:-baseline create_vpc describe_vpcs describe_vpcs_tag}"
+MODEL_TIMEOUT="${BENCH_MODEL_TIMEOUT:-1800}"
 OUT="${BENCH_OUT:-$ROOT/bench/results}"
 REGION=us-east-1
 PY="${PYTHON:-python3}"
@@ -145,14 +152,20 @@ start_server() {  # peer tag -> sets SERVER_PID, PORT, ACCESS, SECRET
 
 # ---------------------------------------------------------------- runs
 # One fresh server per (scenario[, client]); the read scenarios run every
-# client engine on the same seeded server, CreateVpc gets a fresh one per engine.
+# client engine on the same seeded server; the builds (CreateVpc, the VPC
+# model) get a fresh one per engine, and vpc_model's reads run on what it built.
 JSONS=()
 for peer in $PEERS; do
   if [[ "$peer" == nubo && -n "$NUBO_PENDING" ]]; then continue; fi
   for workers in $WORKERS_LIST; do
-    runs=("baseline:$CLIENTS")
-    for cl in ${CLIENTS//,/ }; do runs+=("create_vpc:$cl"); done
-    runs+=("describe_vpcs:$CLIENTS" "describe_vpcs_tag:$CLIENTS")
+    runs=()
+    for sc in $SCENARIO_LIST; do
+      case "$sc" in
+        create_vpc|vpc_model|vpc_model_rule_per_call)
+          for cl in ${CLIENTS//,/ }; do runs+=("$sc:$cl"); done ;;
+        *) runs+=("$sc:$CLIENTS") ;;
+      esac
+    done
     for run in "${runs[@]}"; do
       sc=${run%%:*} cls=${run#*:}
       tag="$sc-${cls//,/+}-w$workers"
@@ -163,10 +176,13 @@ for peer in $PEERS; do
         continue
       fi
       log "$peer $tag on 127.0.0.1:$PORT (pid $SERVER_PID)"
-      timeout 240 "$PY" "$BENCH" --endpoint "http://127.0.0.1:$PORT" --access-key "$ACCESS" \
+      limit=240
+      if [[ "$sc" == vpc_model* ]]; then limit=$MODEL_TIMEOUT; fi
+      # shellcheck disable=SC2086
+      timeout "$limit" "$PY" "$BENCH" --endpoint "http://127.0.0.1:$PORT" --access-key "$ACCESS" \
         --secret-key "$SECRET" --region "$REGION" --label "$peer" --scenarios "$sc" \
         --clients "$cls" --workers "$workers" --max-seconds "$MAX_SECONDS" --json "$out" \
-        || log "$peer $tag: api_bench reported a failure"
+        ${BENCH_ARGS:-} || log "$peer $tag: api_bench reported a failure"
       stop_server
       if [[ -s "$out" ]]; then JSONS+=("$out"); fi
     done
@@ -183,7 +199,7 @@ for peer in moto nubo; do
 done
 {
   echo "Run: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?'), " \
-       "workers: $WORKERS_LIST, phase time cap ${MAX_SECONDS}s, total $(( $(date +%s) - START_TS ))s," \
+       "scenarios: $SCENARIO_LIST, workers: $WORKERS_LIST, phase time cap ${MAX_SECONDS}s, total $(( $(date +%s) - START_TS ))s," \
        "load average before/after: $LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')" \
        "(2 cores: a load above ~1 from other processes skews the figures)."
   if [[ -z "$NUBO_PENDING" && " $PEERS " == *" nubo "* ]]; then
