@@ -17,6 +17,7 @@ pub mod security_group;
 pub mod subnet;
 pub mod tags;
 pub mod vpc;
+pub mod vpc_peering;
 
 pub use region::{AvailabilityZone, Region, RegionConfig};
 pub use resource::{Ec2Service, Limits, RequestScope};

@@ -12,6 +12,7 @@ mod security_group;
 mod subnet;
 mod tags;
 mod vpc;
+mod vpc_peering;
 
 use nubo_core::{Error, ResourceKind};
 
@@ -100,6 +101,11 @@ ec2_actions!(
     CreateTags,
     DeleteTags,
     DescribeTags,
+    CreateVpcPeeringConnection,
+    AcceptVpcPeeringConnection,
+    RejectVpcPeeringConnection,
+    DeleteVpcPeeringConnection,
+    DescribeVpcPeeringConnections,
 );
 
 impl Ec2Action {
@@ -374,6 +380,22 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         Ec2Action::ReleaseAddress => &["AllocationId", "PublicIp", "NetworkBorderGroup"],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
+        Ec2Action::CreateVpcPeeringConnection => &[
+            "VpcId",
+            "PeerVpcId",
+            "PeerOwnerId",
+            "PeerRegion",
+            "TagSpecification",
+        ],
+        Ec2Action::AcceptVpcPeeringConnection
+        | Ec2Action::RejectVpcPeeringConnection
+        | Ec2Action::DeleteVpcPeeringConnection => &["VpcPeeringConnectionId"],
+        Ec2Action::DescribeVpcPeeringConnections => &[
+            "VpcPeeringConnectionId",
+            "Filter",
+            "MaxResults",
+            "NextToken",
+        ],
     }
 }
 
@@ -539,7 +561,19 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeNetworkAcls
         | Ec2Action::DescribeInternetGateways
         | Ec2Action::DescribeAddresses
-        | Ec2Action::DescribeTags => Ok(vec!["*".into()]),
+        | Ec2Action::DescribeTags
+        | Ec2Action::DescribeVpcPeeringConnections => Ok(vec!["*".into()]),
+        Ec2Action::CreateVpcPeeringConnection => {
+            let mut arns = vpc(call)?;
+            arns.insert(0, call.ec2_arn("vpc-peering-connection", "*"));
+            Ok(arns)
+        }
+        Ec2Action::AcceptVpcPeeringConnection
+        | Ec2Action::RejectVpcPeeringConnection
+        | Ec2Action::DeleteVpcPeeringConnection => Ok(vec![call.ec2_arn(
+            "vpc-peering-connection",
+            call.params.required("VpcPeeringConnectionId")?,
+        )]),
     }
 }
 
@@ -667,5 +701,20 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
         Ec2Action::DescribeTags => tags::describe_tags(api, call).await,
+        Ec2Action::CreateVpcPeeringConnection => {
+            vpc_peering::create_vpc_peering_connection(api, call).await
+        }
+        Ec2Action::AcceptVpcPeeringConnection => {
+            vpc_peering::accept_vpc_peering_connection(api, call).await
+        }
+        Ec2Action::RejectVpcPeeringConnection => {
+            vpc_peering::reject_or_delete(api, call, action.name(), false).await
+        }
+        Ec2Action::DeleteVpcPeeringConnection => {
+            vpc_peering::reject_or_delete(api, call, action.name(), true).await
+        }
+        Ec2Action::DescribeVpcPeeringConnections => {
+            vpc_peering::describe_vpc_peering_connections(api, call).await
+        }
     }
 }

@@ -23,8 +23,10 @@ pub(crate) async fn check_target_in_tx(
             "The target local is reserved for the VPC's own CIDR blocks; it cannot be given to a route.",
         )),
         RouteTarget::Gateway(id) => internet_gateway(tx, scope, table, id).await,
+        RouteTarget::VpcPeeringConnection(id) => {
+            crate::vpc_peering::ops::check_route_target_in_tx(tx, scope, table, id).await
+        }
         RouteTarget::NatGateway(_)
-        | RouteTarget::VpcPeeringConnection(_)
         | RouteTarget::TransitGateway(_)
         | RouteTarget::NetworkInterface(_)
         | RouteTarget::Instance(_) => Err(Error::invalid(format!(

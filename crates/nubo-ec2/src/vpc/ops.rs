@@ -201,6 +201,7 @@ impl Ec2Service {
         )
         .await?;
         crate::internet_gateway::check_vpc_has_none(&mut tx, scope, id).await?;
+        crate::vpc_peering::ops::check_vpc_has_none(&mut tx, scope, id).await?;
         if !children.is_empty() {
             let names: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
             return Err(Error::DependencyViolation(format!(

@@ -19,6 +19,7 @@ mod subnet;
 mod tags;
 mod tenancy;
 mod vpc;
+mod vpc_peering;
 
 use nubo_core::filter::{Filter, Page};
 use nubo_core::{AccountId, ResourceId, Tag};
@@ -95,6 +96,10 @@ harness::suite!(
     elastic_ip::quota_and_pool_exhaustion,
     elastic_ip::elastic_ip_dry_runs_and_tenancy,
     elastic_ip::concurrent_allocations_across_accounts_never_share_an_address,
+    vpc_peering::peering_within_one_account,
+    vpc_peering::peering_across_accounts,
+    vpc_peering::failed_rejected_and_refused_requests,
+    vpc_peering::pending_requests_expire_after_seven_days,
 );
 
 /// The first tenant of every test.
