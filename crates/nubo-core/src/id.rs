@@ -57,6 +57,7 @@ pub enum ResourceKind {
     InternetGateway,
     NatGateway,
     ElasticIp,
+    ElasticIpAssociation,
     SecurityGroup,
     SecurityGroupRule,
     NetworkAcl,
@@ -75,7 +76,7 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// All kinds, for lookups by prefix or by resource-type name.
-    pub const ALL: [ResourceKind; 22] = [
+    pub const ALL: [ResourceKind; 23] = [
         ResourceKind::Vpc,
         ResourceKind::VpcCidrAssociation,
         ResourceKind::Subnet,
@@ -84,6 +85,7 @@ impl ResourceKind {
         ResourceKind::InternetGateway,
         ResourceKind::NatGateway,
         ResourceKind::ElasticIp,
+        ResourceKind::ElasticIpAssociation,
         ResourceKind::SecurityGroup,
         ResourceKind::SecurityGroupRule,
         ResourceKind::NetworkAcl,
@@ -111,6 +113,7 @@ impl ResourceKind {
             ResourceKind::InternetGateway => "igw",
             ResourceKind::NatGateway => "nat",
             ResourceKind::ElasticIp => "eipalloc",
+            ResourceKind::ElasticIpAssociation => "eipassoc",
             ResourceKind::SecurityGroup => "sg",
             ResourceKind::SecurityGroupRule => "sgr",
             ResourceKind::NetworkAcl => "acl",
@@ -139,6 +142,7 @@ impl ResourceKind {
             ResourceKind::InternetGateway => "internet-gateway",
             ResourceKind::NatGateway => "natgateway",
             ResourceKind::ElasticIp => "elastic-ip",
+            ResourceKind::ElasticIpAssociation => "elastic-ip-association",
             ResourceKind::SecurityGroup => "security-group",
             ResourceKind::SecurityGroupRule => "security-group-rule",
             ResourceKind::NetworkAcl => "network-acl",
@@ -167,6 +171,7 @@ impl ResourceKind {
             ResourceKind::InternetGateway => "InvalidInternetGatewayID.NotFound",
             ResourceKind::NatGateway => "NatGatewayNotFound",
             ResourceKind::ElasticIp => "InvalidAllocationID.NotFound",
+            ResourceKind::ElasticIpAssociation => "InvalidAssociationID.NotFound",
             ResourceKind::SecurityGroup => "InvalidGroup.NotFound",
             ResourceKind::SecurityGroupRule => "InvalidSecurityGroupRuleId.NotFound",
             ResourceKind::NetworkAcl => "InvalidNetworkAclID.NotFound",

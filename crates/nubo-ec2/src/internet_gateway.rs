@@ -261,6 +261,9 @@ impl Ec2Service {
                 format!("resource {id} is not attached to network {vpc_id}"),
             ));
         }
+        // Elastic IPs mapped in the VPC (a public NAT gateway's included)
+        // need the gateway.
+        crate::elastic_ip::association::check_vpc_unmapped(&mut tx, scope, vpc_id).await?;
         gateway.value.vpc_id = None;
         update_in_tx(&mut tx, scope, &gateway).await?;
         update_in_tx(&mut tx, scope, &vpc).await?;

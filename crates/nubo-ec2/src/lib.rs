@@ -7,6 +7,7 @@
 pub mod elastic_ip;
 pub mod internet_gateway;
 pub mod ipam;
+pub mod nat_gateway;
 pub mod network_acl;
 pub mod network_interface;
 pub mod region;

@@ -3,6 +3,7 @@
 
 mod elastic_ip;
 mod internet_gateway;
+mod nat_gateway;
 mod network_acl;
 mod network_interface;
 mod region;
@@ -98,6 +99,11 @@ ec2_actions!(
     AllocateAddress,
     DescribeAddresses,
     ReleaseAddress,
+    AssociateAddress,
+    DisassociateAddress,
+    CreateNatGateway,
+    DescribeNatGateways,
+    DeleteNatGateway,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -378,6 +384,31 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         ],
         Ec2Action::DescribeAddresses => &["Filter", "PublicIp", "AllocationId"],
         Ec2Action::ReleaseAddress => &["AllocationId", "PublicIp", "NetworkBorderGroup"],
+        Ec2Action::AssociateAddress => &[
+            "AllocationId",
+            "InstanceId",
+            "PublicIp",
+            "NetworkInterfaceId",
+            "PrivateIpAddress",
+            "AllowReassociation",
+        ],
+        Ec2Action::DisassociateAddress => &["AssociationId", "PublicIp"],
+        Ec2Action::CreateNatGateway => &[
+            "AvailabilityMode",
+            "AllocationId",
+            "ClientToken",
+            "SubnetId",
+            "VpcId",
+            "AvailabilityZoneAddress",
+            "TagSpecification",
+            "ConnectivityType",
+            "PrivateIpAddress",
+            "SecondaryAllocationId",
+            "SecondaryPrivateIpAddress",
+            "SecondaryPrivateIpAddressCount",
+        ],
+        Ec2Action::DescribeNatGateways => &["Filter", "MaxResults", "NatGatewayId", "NextToken"],
+        Ec2Action::DeleteNatGateway => &["NatGatewayId"],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
         Ec2Action::CreateVpcPeeringConnection => &[
@@ -534,6 +565,35 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
                 call.params.get("AllocationId").unwrap_or("*"),
             )])
         }
+        Ec2Action::AssociateAddress => {
+            let mut arns =
+                vec![call.ec2_arn("elastic-ip", call.params.get("AllocationId").unwrap_or("*"))];
+            if let Some(eni) = call.params.get("NetworkInterfaceId") {
+                arns.push(call.ec2_arn("network-interface", eni));
+            }
+            if let Some(instance) = call.params.get("InstanceId") {
+                arns.push(call.ec2_arn("instance", instance));
+            }
+            Ok(arns)
+        }
+        // The association is resolved later; authorize on any address.
+        Ec2Action::DisassociateAddress => Ok(vec![call.ec2_arn("elastic-ip", "*")]),
+        Ec2Action::CreateNatGateway => {
+            let mut arns = vec![
+                call.ec2_arn("natgateway", "*"),
+                call.ec2_arn("subnet", call.params.required("SubnetId")?),
+            ];
+            if let Some(allocation) = call.params.get("AllocationId") {
+                arns.push(call.ec2_arn("elastic-ip", allocation));
+            }
+            Ok(arns)
+        }
+        Ec2Action::DeleteNatGateway => {
+            Ok(vec![call.ec2_arn(
+                "natgateway",
+                call.params.required("NatGatewayId")?,
+            )])
+        }
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -561,6 +621,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeNetworkAcls
         | Ec2Action::DescribeInternetGateways
         | Ec2Action::DescribeAddresses
+        | Ec2Action::DescribeNatGateways
         | Ec2Action::DescribeTags
         | Ec2Action::DescribeVpcPeeringConnections => Ok(vec!["*".into()]),
         Ec2Action::CreateVpcPeeringConnection => {
@@ -698,6 +759,11 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::AllocateAddress => elastic_ip::allocate_address(api, call).await,
         Ec2Action::DescribeAddresses => elastic_ip::describe_addresses(api, call).await,
         Ec2Action::ReleaseAddress => elastic_ip::release_address(api, call).await,
+        Ec2Action::AssociateAddress => elastic_ip::associate_address(api, call).await,
+        Ec2Action::DisassociateAddress => elastic_ip::disassociate_address(api, call).await,
+        Ec2Action::CreateNatGateway => nat_gateway::create_nat_gateway(api, call).await,
+        Ec2Action::DescribeNatGateways => nat_gateway::describe_nat_gateways(api, call).await,
+        Ec2Action::DeleteNatGateway => nat_gateway::delete_nat_gateway(api, call).await,
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
         Ec2Action::DescribeTags => tags::describe_tags(api, call).await,

@@ -9,7 +9,7 @@ use nubo_ec2::network_interface::addresses::AssignAddresses;
 use nubo_ec2::network_interface::ops::{
     parse_network_interface_id, CreateNetworkInterface, InterfaceAttribute,
 };
-use nubo_ec2::network_interface::{NetworkInterface, PrivateIp};
+use nubo_ec2::network_interface::{IpAssociation, NetworkInterface, PrivateIp};
 use nubo_ec2::security_group::ops::parse_group_id;
 use nubo_ec2::subnet::ops::parse_subnet_id;
 use nubo_protocol::query::Params;
@@ -37,6 +37,9 @@ fn network_interface(w: &mut XmlWriter, n: &NetworkInterface) {
         .items("groupSet", &n.groups, |w, g| {
             w.leaf("groupId", &g.id).leaf("groupName", &g.name);
         });
+    if let Some(a) = n.association() {
+        w.node("association", |w| association(w, a));
+    }
     if let Some(a) = &n.attachment {
         w.node("attachment", |w| {
             w.leaf("attachTime", &a.attach_time)
@@ -51,6 +54,9 @@ fn network_interface(w: &mut XmlWriter, n: &NetworkInterface) {
     }
     w.node("ipv6AddressesSet", |_| {})
         .items("privateIpAddressesSet", &n.private_ips, |w, p| {
+            if let Some(a) = n.association_of(p.address) {
+                w.node("association", |w| association(w, a));
+            }
             w.leaf("privateIpAddress", p.address)
                 .leaf(
                     "privateDnsName",
@@ -65,6 +71,14 @@ fn network_interface(w: &mut XmlWriter, n: &NetworkInterface) {
         .leaf("ipv6Native", false)
         .leaf("denyAllIgwTraffic", false);
     render::tag_set(w, &n.tags);
+}
+
+/// The `NetworkInterfaceAssociation` shape's members: the Elastic IP on an address.
+fn association(w: &mut XmlWriter, a: &IpAssociation) {
+    w.leaf("allocationId", &a.allocation_id)
+        .leaf("associationId", &a.association_id)
+        .leaf("ipOwnerId", &a.ip_owner_id)
+        .leaf("publicIp", a.public_ip);
 }
 
 /// The region a primary DNS name was made for (`us-east-1` names have none).

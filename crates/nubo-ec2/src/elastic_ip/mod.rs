@@ -1,5 +1,6 @@
 //! Elastic IP addresses (model only; nothing routes them yet):
-//! `AllocateAddress`, `DescribeAddresses`, `ReleaseAddress`.
+//! `AllocateAddress`, `DescribeAddresses`, `ReleaseAddress`, and in
+//! [`association`] `AssociateAddress` and `DisassociateAddress`.
 //!
 //! Addresses come from the installation's public pool, which every account
 //! shares, so an address must never be handed out twice across tenants. Each
@@ -10,6 +11,13 @@
 //! address finds the claim taken (`AlreadyExists`) and tries the next address;
 //! releasing deletes both rows together. Claim IDs name no resource kind, so
 //! `DescribeTags` and `CreateTags` never see them.
+//!
+//! An associated address records its association (the network interface and
+//! private address it maps to); the interface records the same association
+//! from its side, and both rows are always written in one transaction. An
+//! associated address cannot be released.
+
+pub mod association;
 
 use std::net::Ipv4Addr;
 
@@ -42,13 +50,37 @@ pub struct Address {
     pub public_ip: Ipv4Addr,
     /// The region the address belongs to (AWS's `networkBorderGroup`).
     pub network_border_group: String,
+    /// Where the address is mapped, if it is associated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub association: Option<AddressAssociation>,
     #[serde(default)]
     pub tags: TagSet,
+}
+
+/// The mapping of an Elastic IP to one private address of a network interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressAssociation {
+    /// `eipassoc-…`.
+    pub id: ResourceId,
+    pub network_interface_id: ResourceId,
+    pub network_interface_owner_id: AccountId,
+    pub private_ip: Ipv4Addr,
+    /// The interface's VPC, so `DetachInternetGateway` can tell which
+    /// addresses depend on the VPC's gateway without reading every interface.
+    pub vpc_id: ResourceId,
+    /// The instance the interface is attached to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<ResourceId>,
 }
 
 impl Address {
     /// AWS's `domain`: only VPC addresses exist today.
     pub const DOMAIN: &'static str = "vpc";
+
+    /// One value of the association, for the association filters.
+    fn mapped(&self, f: fn(&AddressAssociation) -> String) -> Vec<String> {
+        self.association.iter().map(f).collect()
+    }
 }
 
 impl Resource for Address {
@@ -82,7 +114,17 @@ impl Filterable for Address {
             "domain" => vec![Self::DOMAIN.to_string()],
             "network-border-group" => vec![self.network_border_group.clone()],
             "public-ip" => vec![self.public_ip.to_string()],
-            // Addresses cannot be associated yet, so the association filters match nothing.
+            "association-id" => self.mapped(|a| a.id.to_string()),
+            "instance-id" => self
+                .association
+                .iter()
+                .filter_map(|a| a.instance_id.as_ref().map(|i| i.to_string()))
+                .collect(),
+            "network-interface-id" => self.mapped(|a| a.network_interface_id.to_string()),
+            "network-interface-owner-id" => {
+                self.mapped(|a| a.network_interface_owner_id.to_string())
+            }
+            "private-ip-address" => self.mapped(|a| a.private_ip.to_string()),
             _ => vec![],
         }
     }
@@ -270,6 +312,7 @@ impl Ec2Service {
             owner_id: scope.account.clone(),
             public_ip,
             network_border_group: scope.region.clone(),
+            association: None,
             tags,
         };
         tx.insert_resource(&new_row(scope, &address)?)
@@ -318,6 +361,15 @@ impl Ec2Service {
     ) -> Result<(), Error> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let address: Versioned<Address> = get_in_tx(&mut tx, scope, id).await?;
+        if let Some(association) = &address.value.association {
+            return Err(Error::client(
+                "InvalidIPAddress.InUse",
+                format!(
+                    "Address {} is in use: it is associated with {} ({}).",
+                    address.value.public_ip, association.network_interface_id, association.id
+                ),
+            ));
+        }
         let claim = claim_id(address.value.public_ip);
         let claim_row = tx
             .get_resource(scope.account.as_str(), &claim)

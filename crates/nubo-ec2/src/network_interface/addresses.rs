@@ -134,12 +134,21 @@ impl Ec2Service {
         }
         let subnet_id = eni.value.subnet_id.clone();
         for address in addresses {
+            // As on AWS, an Elastic IP on an unassigned address is
+            // disassociated with it (and stays allocated).
+            if let Some(association) = eni.value.association_of(*address) {
+                let allocation = association.allocation_id.clone();
+                crate::elastic_ip::association::release_in_tx(&mut tx, scope, &allocation).await?;
+            }
             self.release_address(&mut tx, scope, &subnet_id, *address, id.as_str())
                 .await?;
         }
         eni.value
             .private_ips
             .retain(|p| !addresses.contains(&p.address));
+        eni.value
+            .public_ips
+            .retain(|a| !addresses.contains(&a.private_ip));
         update_in_tx(&mut tx, scope, &eni).await?;
         resource::commit(tx, scope, &[id.as_str()]).await
     }

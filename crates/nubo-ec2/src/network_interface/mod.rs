@@ -12,6 +12,7 @@
 //! interface uses it; an attached interface cannot be deleted.
 
 pub mod addresses;
+pub mod lifecycle;
 pub mod ops;
 
 use std::net::Ipv4Addr;
@@ -101,6 +102,21 @@ pub struct Attachment {
     pub attach_time: String,
 }
 
+/// An Elastic IP associated with one private address of an interface: the
+/// interface's side of the association the address row also records (both
+/// rows are written in one transaction, see `crate::elastic_ip::association`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpAssociation {
+    pub private_ip: Ipv4Addr,
+    pub public_ip: Ipv4Addr,
+    /// `eipalloc-…`.
+    pub allocation_id: ResourceId,
+    /// `eipassoc-…`.
+    pub association_id: ResourceId,
+    /// The account that owns the Elastic IP.
+    pub ip_owner_id: AccountId,
+}
+
 /// A network interface as stored and described.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkInterface {
@@ -122,6 +138,9 @@ pub struct NetworkInterface {
     pub attachment: Option<Attachment>,
     /// The DNS name of the primary address (`ip-10-0-1-4.ec2.internal`).
     pub private_dns_name: String,
+    /// The Elastic IPs associated with its private addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_ips: Vec<IpAssociation>,
     #[serde(default)]
     pub tags: TagSet,
 }
@@ -133,6 +152,16 @@ impl NetworkInterface {
             .iter()
             .find(|p| p.primary)
             .map(|p| p.address)
+    }
+
+    /// The Elastic IP associated with private address `addr`, if any.
+    pub fn association_of(&self, addr: Ipv4Addr) -> Option<&IpAssociation> {
+        self.public_ips.iter().find(|a| a.private_ip == addr)
+    }
+
+    /// The Elastic IP of the primary address (the interface's `association`).
+    pub fn association(&self) -> Option<&IpAssociation> {
+        self.primary_ip().and_then(|a| self.association_of(a))
     }
 
     /// Whether security group `id` is one of this interface's groups.
@@ -206,7 +235,16 @@ impl Filterable for NetworkInterface {
 
     fn filter_values(&self, name: &str) -> Vec<String> {
         let attachment = |f: fn(&Attachment) -> String| self.attachment.iter().map(f).collect();
+        let primary =
+            |f: fn(&IpAssociation) -> String| self.association().map(f).into_iter().collect();
+        let any = |f: fn(&IpAssociation) -> String| self.public_ips.iter().map(f).collect();
         match name {
+            "addresses.association.owner-id" => any(|a| a.ip_owner_id.to_string()),
+            "addresses.association.public-ip" => any(|a| a.public_ip.to_string()),
+            "association.allocation-id" => primary(|a| a.allocation_id.to_string()),
+            "association.association-id" => primary(|a| a.association_id.to_string()),
+            "association.ip-owner-id" => primary(|a| a.ip_owner_id.to_string()),
+            "association.public-ip" => primary(|a| a.public_ip.to_string()),
             "addresses.primary" => self
                 .private_ips
                 .iter()
@@ -241,7 +279,7 @@ impl Filterable for NetworkInterface {
             "status" => vec![self.status.as_str().to_string()],
             "subnet-id" => vec![self.subnet_id.to_string()],
             "vpc-id" => vec![self.vpc_id.to_string()],
-            // No public addresses, IPv6 or requester-managed interfaces yet.
+            // No public DNS names, IPv6 or requester IDs yet.
             _ => vec![],
         }
     }

@@ -13,13 +13,13 @@ use nubo_core::{Error, ResourceId, ResourceKind, Tag};
 use nubo_store::Tx;
 use rand::Rng;
 
+use super::lifecycle::NewInterface;
 use super::{
-    private_dns_name, GroupIdentifier, InterfaceStatus, NetworkInterface, PrivateIp,
-    MAX_ADDRESSES_PER_INTERFACE, MAX_GROUPS_PER_INTERFACE,
+    GroupIdentifier, InterfaceStatus, NetworkInterface, PrivateIp, MAX_ADDRESSES_PER_INTERFACE,
+    MAX_GROUPS_PER_INTERFACE,
 };
 use crate::resource::{
-    self, decode, get_in_tx, new_row, store_err, tags_for, update_in_tx, Ec2Service, RequestScope,
-    Versioned,
+    self, decode, get_in_tx, store_err, tags_for, update_in_tx, Ec2Service, RequestScope, Versioned,
 };
 use crate::retry::with_retry;
 use crate::security_group::ops::groups_among;
@@ -292,7 +292,7 @@ impl Ec2Service {
     }
 
     /// A MAC address no interface of this installation has.
-    async fn unused_mac(&self) -> Result<String, Error> {
+    pub(crate) async fn unused_mac(&self) -> Result<String, Error> {
         let mut taken = BTreeSet::new();
         for account in self.store.list_accounts().await.map_err(store_err)? {
             for region in &self.regions {
@@ -337,56 +337,22 @@ impl Ec2Service {
         let subnet: Versioned<Subnet> = get_in_tx(&mut tx, scope, &subnet_id).await?;
         let vpc_id = subnet.value.vpc_id.clone();
         let groups = resolve_groups(&mut tx, scope, &vpc_id, &subnet_id, &input.groups).await?;
-        let id = ResourceId::generate(ResourceKind::NetworkInterface);
-        // Each allocation writes the subnet's row back, so a racing
-        // DeleteSubnet or allocation conflicts and re-runs.
-        let primary = self
-            .allocate_address(&mut tx, scope, &subnet_id, plan.primary, id.as_str())
-            .await?;
-        let mut private_ips = vec![PrivateIp {
-            address: primary,
-            primary: true,
-        }];
-        for explicit in plan.secondaries.iter().map(|a| Some(*a)) {
-            let address = self
-                .allocate_address(&mut tx, scope, &subnet_id, explicit, id.as_str())
-                .await?;
-            private_ips.push(PrivateIp {
-                address,
-                primary: false,
-            });
-        }
-        for _ in 0..plan.automatic {
-            let address = self
-                .allocate_address(&mut tx, scope, &subnet_id, None, id.as_str())
-                .await?;
-            private_ips.push(PrivateIp {
-                address,
-                primary: false,
-            });
-        }
-        let eni = NetworkInterface {
-            id,
-            owner_id: scope.account.clone(),
-            subnet_id,
-            vpc_id,
-            availability_zone: subnet.value.availability_zone.clone(),
-            availability_zone_id: subnet.value.availability_zone_id.clone(),
+        let spec = NewInterface {
+            id: ResourceId::generate(ResourceKind::NetworkInterface),
             description,
-            mac_address,
-            private_ips,
+            plan,
             groups,
-            source_dest_check: true,
-            status: InterfaceStatus::Available,
-            interface_type: "interface".into(),
+            interface_type: "interface",
             requester_managed: false,
-            attachment: None,
-            private_dns_name: private_dns_name(&scope.region, primary),
+            status: InterfaceStatus::Available,
+            source_dest_check: true,
+            mac_address,
             tags,
         };
-        tx.insert_resource(&new_row(scope, &eni)?)
-            .await
-            .map_err(store_err)?;
+        let eni = self
+            .insert_interface_in_tx(&mut tx, scope, &subnet.value, spec)
+            .await?
+            .value;
         resource::commit(tx, scope, &[eni.id.as_str()]).await?;
         Ok(eni)
     }
@@ -413,25 +379,15 @@ impl Ec2Service {
     ) -> Result<(), Error> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let eni: Versioned<NetworkInterface> = get_in_tx(&mut tx, scope, id).await?;
-        if eni.value.attachment.is_some() {
+        // A requester-managed interface (a NAT gateway's) is in use for as
+        // long as its owner lives; its owner removes it.
+        if eni.value.attachment.is_some() || eni.value.status != InterfaceStatus::Available {
             return Err(Error::client(
                 "InvalidNetworkInterface.InUse",
                 format!("Interface: [{id}] in use."),
             ));
         }
-        for ip in &eni.value.private_ips {
-            self.release_address(
-                &mut tx,
-                scope,
-                &eni.value.subnet_id,
-                ip.address,
-                id.as_str(),
-            )
-            .await?;
-        }
-        tx.delete_resource(scope.account.as_str(), id.as_str(), eni.generation)
-            .await
-            .map_err(store_err)?;
+        self.remove_interface_in_tx(&mut tx, scope, &eni).await?;
         resource::commit(tx, scope, &[id.as_str()]).await
     }
 

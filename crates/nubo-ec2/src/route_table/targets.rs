@@ -4,7 +4,7 @@
 //! to it) and writes the target's row back in the same transaction, so a
 //! racing detach or delete of the target conflicts and re-runs.
 
-use nubo_core::{Error, ResourceId};
+use nubo_core::{Error, ResourceId, ResourceKind};
 use nubo_store::Tx;
 
 use super::{RouteTable, RouteTarget};
@@ -26,10 +26,12 @@ pub(crate) async fn check_target_in_tx(
         RouteTarget::VpcPeeringConnection(id) => {
             crate::vpc_peering::ops::check_route_target_in_tx(tx, scope, table, id).await
         }
-        RouteTarget::NatGateway(_)
-        | RouteTarget::TransitGateway(_)
-        | RouteTarget::NetworkInterface(_)
-        | RouteTarget::Instance(_) => Err(Error::invalid(format!(
+        RouteTarget::NatGateway(id) => {
+            crate::nat_gateway::ops::check_route_target_in_tx(tx, scope, table, id).await
+        }
+        RouteTarget::NetworkInterface(id) => network_interface(tx, scope, table, id).await,
+        RouteTarget::Instance(id) => instance(tx, scope, table, id).await,
+        RouteTarget::TransitGateway(_) => Err(Error::invalid(format!(
             "Routes to {} are not supported by this Nubo installation yet.",
             target.target_id().map(|id| id.as_str()).unwrap_or_default()
         ))),
@@ -51,4 +53,79 @@ async fn internet_gateway(
         )));
     }
     update_in_tx(tx, scope, &gateway).await.map(drop)
+}
+
+/// A network interface must be in the table's VPC. Writes it back, so a
+/// racing `DeleteNetworkInterface` (which turns the route `blackhole`)
+/// conflicts instead of leaving an `active` route to nothing.
+async fn network_interface(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    table: &RouteTable,
+    id: &ResourceId,
+) -> Result<(), Error> {
+    let eni: Versioned<crate::network_interface::NetworkInterface> =
+        get_in_tx(tx, scope, id).await?;
+    if eni.value.vpc_id != table.vpc_id {
+        return Err(Error::invalid(format!(
+            "route table {} and network interface {id} belong to different networks",
+            table.id
+        )));
+    }
+    update_in_tx(tx, scope, &eni).await.map(drop)
+}
+
+/// An instance must exist in the caller's account and its primary interface
+/// must be in the table's VPC; the route then follows that interface.
+/// Instances do not exist yet, so this answers `InvalidInstanceID.NotFound`
+/// from a real lookup of instance rows.
+async fn instance(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    table: &RouteTable,
+    id: &ResourceId,
+) -> Result<(), Error> {
+    let row = tx
+        .get_resource(scope.account.as_str(), id.as_str())
+        .await
+        .map_err(crate::resource::store_err)?;
+    let row = match row {
+        Some(r) if r.region == scope.region && r.kind == ResourceKind::Instance.prefix() => r,
+        _ => return Err(crate::resource::not_found(ResourceKind::Instance, id.as_str())),
+    };
+    let children = tx
+        .list_resources(
+            scope.account.as_str(),
+            &scope.region,
+            ResourceKind::NetworkInterface.prefix(),
+        )
+        .await
+        .map_err(crate::resource::store_err)?;
+    for child in &children {
+        let eni: Versioned<crate::network_interface::NetworkInterface> =
+            crate::resource::decode(child)?;
+        let primary = eni
+            .value
+            .attachment
+            .as_ref()
+            .is_some_and(|a| &a.instance_id == id && a.device_index == 0);
+        if primary {
+            if eni.value.vpc_id != table.vpc_id {
+                return Err(Error::invalid(format!(
+                    "route table {} and instance {id} belong to different networks",
+                    table.id
+                )));
+            }
+            // Writing the instance's row back (unchanged) makes a racing
+            // termination conflict.
+            tx.update_resource(scope.account.as_str(), id.as_str(), row.generation, &row.body)
+                .await
+                .map_err(crate::resource::store_err)?;
+            return Ok(());
+        }
+    }
+    Err(Error::client(
+        "InvalidInstanceID",
+        format!("The instance {id} has no primary network interface."),
+    ))
 }

@@ -11,6 +11,7 @@ mod dry_run;
 mod elastic_ip;
 mod harness;
 mod internet_gateway;
+mod nat_gateway;
 mod network_acl;
 mod network_interface;
 mod route_table;
@@ -96,6 +97,11 @@ harness::suite!(
     elastic_ip::quota_and_pool_exhaustion,
     elastic_ip::elastic_ip_dry_runs_and_tenancy,
     elastic_ip::concurrent_allocations_across_accounts_never_share_an_address,
+    nat_gateway::public_nat_gateway_lifecycle,
+    nat_gateway::nat_gateway_input_errors_and_failures,
+    nat_gateway::addresses_associate_with_interfaces,
+    nat_gateway::routes_to_interfaces_and_instances,
+    nat_gateway::nat_create_racing_gateway_detach,
     vpc_peering::peering_within_one_account,
     vpc_peering::peering_across_accounts,
     vpc_peering::failed_rejected_and_refused_requests,
