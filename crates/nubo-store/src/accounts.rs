@@ -68,13 +68,13 @@ impl Store {
     /// [`StoreError::NotFound`] if there is no such account.
     pub async fn delete_account(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        delete_account_in(tx.conn(), id).await?;
+        tx.delete_account(id).await?;
         tx.commit().await
     }
 }
 
 /// Children first, so the order is valid with or without foreign keys.
-const DELETE_ACCOUNT: [&str; 5] = [
+pub(crate) const DELETE_ACCOUNT: [&str; 5] = [
     "DELETE FROM resources WHERE account_id = $1",
     "DELETE FROM iam_user_policies WHERE account_id = $1",
     "DELETE FROM iam_access_keys WHERE account_id = $1",
@@ -82,7 +82,10 @@ const DELETE_ACCOUNT: [&str; 5] = [
     "DELETE FROM accounts WHERE id = $1",
 ];
 
-async fn delete_account_in(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
+pub(crate) async fn delete_account_in(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<(), StoreError> {
     let mut last = 0;
     for sql in DELETE_ACCOUNT {
         last = sqlx::query(sql)

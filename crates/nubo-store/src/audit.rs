@@ -39,29 +39,36 @@ impl Store {
     }
 }
 
+pub(crate) const INSERT: &str = concat!(
+    "INSERT INTO audit_log (",
+    audit_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+);
+
+/// The stored form of a record's resource IDs (a JSON array).
+pub(crate) fn resource_ids(r: &AuditRecord) -> Result<String, StoreError> {
+    serde_json::to_string(&r.resource_ids)
+        .map_err(|e| StoreError::Corrupt(format!("audit resource_ids: {e}")))
+}
+
 pub(crate) async fn insert<'c, E: Executor<'c, Database = Any>>(
     e: E,
     r: &AuditRecord,
 ) -> Result<(), StoreError> {
-    let ids = serde_json::to_string(&r.resource_ids)
-        .map_err(|e| StoreError::Corrupt(format!("audit resource_ids: {e}")))?;
-    sqlx::query(concat!(
-        "INSERT INTO audit_log (",
-        audit_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    ))
-    .bind(millis(&r.at))
-    .bind(&r.request_id)
-    .bind(&r.account_id)
-    .bind(&r.principal_arn)
-    .bind(&r.access_key_id)
-    .bind(&r.service)
-    .bind(&r.action)
-    .bind(ids)
-    .bind(&r.result)
-    .bind(r.http_status)
-    .bind(&r.source_ip)
-    .execute(e)
-    .await?;
+    let ids = resource_ids(r)?;
+    sqlx::query(INSERT)
+        .bind(millis(&r.at))
+        .bind(&r.request_id)
+        .bind(&r.account_id)
+        .bind(&r.principal_arn)
+        .bind(&r.access_key_id)
+        .bind(&r.service)
+        .bind(&r.action)
+        .bind(ids)
+        .bind(&r.result)
+        .bind(r.http_status)
+        .bind(&r.source_ip)
+        .execute(e)
+        .await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The store's error type and its translation from database errors.
 //!
-//! Every sqlx error leaves the store through [`StoreError::from_sqlx`], which
+//! Every sqlx error leaves the store through [`StoreError::from_sqlx`] (and
+//! every rusqlite error through its `From`), which
 //! recognises the few conditions callers act on — a duplicate key, a missing
 //! parent row, a lost race (PostgreSQL serialization failure or deadlock,
 //! SQLite busy/locked) — and keeps everything else as [`StoreError::Database`]
@@ -26,6 +27,9 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// Any other failure of the SQLite writer connection.
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     /// The schema could not be brought up to date.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -77,6 +81,28 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         StoreError::from_sqlx(err)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// The same classification as [`StoreError::from_sqlx`], for the SQLite
+    /// writer connection: constraint violations by kind, busy/locked as a
+    /// conflict.
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        let rusqlite::Error::SqliteFailure(failure, _) = &err else {
+            return StoreError::Sqlite(err);
+        };
+        match failure.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                StoreError::AlreadyExists
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound,
+            code if matches!(code & 0xff, ffi::SQLITE_BUSY | ffi::SQLITE_LOCKED) => {
+                StoreError::Conflict
+            }
+            _ => StoreError::Sqlite(err),
+        }
     }
 }
 

@@ -18,6 +18,50 @@ use sqlx::{Any, AnyConnection, Executor};
 use crate::rows::{self, key_cols, millis, policy_cols, user_cols};
 use crate::{AccessKeyRow, Store, StoreError, UserPolicyRow, UserRow};
 
+/// The statements a transaction runs, shared by the sqlx functions below and
+/// by the SQLite write transaction ([`crate::sqlite`]).
+pub(crate) const GET_USER: &str = concat!(
+    "SELECT ",
+    user_cols!(),
+    " FROM iam_users WHERE account_id = $1 AND name = $2"
+);
+/// Deletes the user's policies and keys, then the user.
+pub(crate) const DELETE_USER: [&str; 3] = [
+    "DELETE FROM iam_user_policies WHERE account_id = $1 AND user_name = $2",
+    "DELETE FROM iam_access_keys WHERE account_id = $1 AND user_name = $2",
+    "DELETE FROM iam_users WHERE account_id = $1 AND name = $2",
+];
+pub(crate) const INSERT_KEY: &str = concat!(
+    "INSERT INTO iam_access_keys (",
+    key_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+);
+pub(crate) const USER_KEYS: &str = concat!(
+    "SELECT ",
+    key_cols!(),
+    " FROM iam_access_keys WHERE account_id = $1 AND user_name = $2 \
+     ORDER BY created_at, access_key_id"
+);
+pub(crate) const ROOT_KEYS: &str = concat!(
+    "SELECT ",
+    key_cols!(),
+    " FROM iam_access_keys WHERE account_id = $1 AND user_name IS NULL \
+     ORDER BY created_at, access_key_id"
+);
+pub(crate) const PUT_POLICY: &str = concat!(
+    "INSERT INTO iam_user_policies (",
+    policy_cols!(),
+    ") VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (account_id, user_name, policy_name) \
+     DO UPDATE SET document = excluded.document"
+);
+pub(crate) const USER_POLICIES: &str = concat!(
+    "SELECT ",
+    policy_cols!(),
+    " FROM iam_user_policies WHERE account_id = $1 AND user_name = $2 \
+     ORDER BY policy_name"
+);
+
 impl Store {
     /// Creates an IAM user. [`StoreError::AlreadyExists`] if the account has a
     /// user of that name (compared without case, as IAM does) or the user ID is
@@ -63,7 +107,7 @@ impl Store {
     /// [`StoreError::NotFound`] if there is no such user.
     pub async fn delete_user(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        delete_user(tx.conn(), account_id, name).await?;
+        tx.delete_user(account_id, name).await?;
         tx.commit().await
     }
 
@@ -228,18 +272,14 @@ pub(crate) async fn get_user<'c, E: Executor<'c, Database = Any>>(
     account_id: &str,
     name: &str,
 ) -> Result<Option<UserRow>, StoreError> {
-    sqlx::query(concat!(
-        "SELECT ",
-        user_cols!(),
-        " FROM iam_users WHERE account_id = $1 AND name = $2"
-    ))
-    .bind(account_id)
-    .bind(name)
-    .fetch_optional(e)
-    .await?
-    .as_ref()
-    .map(rows::user)
-    .transpose()
+    sqlx::query(GET_USER)
+        .bind(account_id)
+        .bind(name)
+        .fetch_optional(e)
+        .await?
+        .as_ref()
+        .map(rows::user)
+        .transpose()
 }
 
 /// Deletes the user's policies and keys, then the user.
@@ -249,11 +289,7 @@ pub(crate) async fn delete_user(
     name: &str,
 ) -> Result<(), StoreError> {
     let mut deleted = 0;
-    for sql in [
-        "DELETE FROM iam_user_policies WHERE account_id = $1 AND user_name = $2",
-        "DELETE FROM iam_access_keys WHERE account_id = $1 AND user_name = $2",
-        "DELETE FROM iam_users WHERE account_id = $1 AND name = $2",
-    ] {
+    for sql in DELETE_USER {
         deleted = sqlx::query(sql)
             .bind(account_id)
             .bind(name)
@@ -271,19 +307,15 @@ pub(crate) async fn create_access_key<'c, E: Executor<'c, Database = Any>>(
     e: E,
     k: &AccessKeyRow,
 ) -> Result<(), StoreError> {
-    let done = sqlx::query(concat!(
-        "INSERT INTO iam_access_keys (",
-        key_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
-    ))
-    .bind(&k.access_key_id)
-    .bind(&k.account_id)
-    .bind(&k.user_name)
-    .bind(&k.secret_ciphertext)
-    .bind(&k.status)
-    .bind(millis(&k.created_at))
-    .execute(e)
-    .await?;
+    let done = sqlx::query(INSERT_KEY)
+        .bind(&k.access_key_id)
+        .bind(&k.account_id)
+        .bind(&k.user_name)
+        .bind(&k.secret_ciphertext)
+        .bind(&k.status)
+        .bind(millis(&k.created_at))
+        .execute(e)
+        .await?;
     match done.rows_affected() {
         0 => Err(StoreError::AlreadyExists),
         _ => Ok(()),
@@ -296,21 +328,8 @@ pub(crate) async fn list_access_keys<'c, E: Executor<'c, Database = Any>>(
     user_name: Option<&str>,
 ) -> Result<Vec<AccessKeyRow>, StoreError> {
     let q = match user_name {
-        Some(user) => sqlx::query(concat!(
-            "SELECT ",
-            key_cols!(),
-            " FROM iam_access_keys WHERE account_id = $1 AND user_name = $2 \
-             ORDER BY created_at, access_key_id"
-        ))
-        .bind(account_id)
-        .bind(user),
-        None => sqlx::query(concat!(
-            "SELECT ",
-            key_cols!(),
-            " FROM iam_access_keys WHERE account_id = $1 AND user_name IS NULL \
-             ORDER BY created_at, access_key_id"
-        ))
-        .bind(account_id),
+        Some(user) => sqlx::query(USER_KEYS).bind(account_id).bind(user),
+        None => sqlx::query(ROOT_KEYS).bind(account_id),
     };
     rows::all(q.fetch_all(e).await?, rows::access_key)
 }
@@ -319,19 +338,13 @@ pub(crate) async fn put_user_policy<'c, E: Executor<'c, Database = Any>>(
     e: E,
     p: &UserPolicyRow,
 ) -> Result<(), StoreError> {
-    sqlx::query(concat!(
-        "INSERT INTO iam_user_policies (",
-        policy_cols!(),
-        ") VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (account_id, user_name, policy_name) \
-         DO UPDATE SET document = excluded.document"
-    ))
-    .bind(&p.account_id)
-    .bind(&p.user_name)
-    .bind(&p.policy_name)
-    .bind(&p.document)
-    .execute(e)
-    .await?;
+    sqlx::query(PUT_POLICY)
+        .bind(&p.account_id)
+        .bind(&p.user_name)
+        .bind(&p.policy_name)
+        .bind(&p.document)
+        .execute(e)
+        .await?;
     Ok(())
 }
 
@@ -340,15 +353,10 @@ pub(crate) async fn list_user_policies<'c, E: Executor<'c, Database = Any>>(
     account_id: &str,
     user_name: &str,
 ) -> Result<Vec<UserPolicyRow>, StoreError> {
-    let found = sqlx::query(concat!(
-        "SELECT ",
-        policy_cols!(),
-        " FROM iam_user_policies WHERE account_id = $1 AND user_name = $2 \
-         ORDER BY policy_name"
-    ))
-    .bind(account_id)
-    .bind(user_name)
-    .fetch_all(e)
-    .await?;
+    let found = sqlx::query(USER_POLICIES)
+        .bind(account_id)
+        .bind(user_name)
+        .fetch_all(e)
+        .await?;
     rows::all(found, rows::user_policy)
 }

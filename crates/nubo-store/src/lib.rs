@@ -11,10 +11,12 @@
 //! - Every write to a resource names the generation it read; a stale
 //!   generation is [`StoreError::Conflict`], so no update is ever lost.
 //! - Write transactions are serializable on both backends. SQLite has a single
-//!   writer: a process-wide async mutex, held by [`Tx`] for its whole life and
-//!   taken by every single-statement write, serializes writers inside the
-//!   process, and `BEGIN IMMEDIATE` (waiting up to the 5 s busy timeout)
-//!   serializes them across processes. PostgreSQL runs write transactions at
+//!   writer: a process-wide async mutex over the one writer connection, held
+//!   by [`Tx`] for its whole life and taken by every single-statement write,
+//!   serializes writers inside the process, and `BEGIN IMMEDIATE` (waiting up
+//!   to the 5 s busy timeout) serializes them across processes. SQLite write
+//!   transactions run in place on that connection rather than through sqlx's
+//!   per-connection worker thread ([`sqlite`]). PostgreSQL runs write transactions at
 //!   `SERIALIZABLE` and reports lost races as [`StoreError::Conflict`].
 //! - Every query is scoped by account: another tenant's row reads as absent.
 
@@ -26,6 +28,7 @@ mod migrate;
 mod resources;
 mod retry;
 mod rows;
+mod sqlite;
 mod tx;
 
 use std::sync::Arc;
@@ -59,8 +62,9 @@ pub struct Store {
 struct Inner {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite only: the in-process writer lock (see the crate docs).
-    writer: Arc<Mutex<()>>,
+    /// SQLite only: the writer connection, behind the in-process writer lock
+    /// (see the crate docs and [`sqlite`]).
+    writer: Option<Arc<Mutex<rusqlite::Connection>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -124,11 +128,18 @@ impl Store {
             enable_wal(&pool).await?;
         }
         migrate::run(&pool, backend).await?;
+        let writer = match backend {
+            Backend::Sqlite => {
+                let conn = sqlite::open_writer(&url, SQLITE_CONNECTION_PRAGMAS)?;
+                Some(Arc::new(Mutex::new(conn)))
+            }
+            Backend::Postgres => None,
+        };
         Ok(Store {
             inner: Arc::new(Inner {
                 pool,
                 backend,
-                writer: Arc::new(Mutex::new(())),
+                writer,
             }),
         })
     }
@@ -141,18 +152,18 @@ impl Store {
     /// Starts a write transaction. On SQLite this waits for the process's
     /// other write transactions to finish.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let guard = self.write_lock().await?;
-        let begin = match self.inner.backend {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN ISOLATION LEVEL SERIALIZABLE",
-        };
-        let tx = self
-            .inner
-            .pool
-            .begin_with(begin)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        Ok(Tx::new(tx, guard))
+        match self.write_lock().await? {
+            Some(writer) => Ok(Tx::local(sqlite::LocalTx::begin(writer)?)),
+            None => {
+                let tx = self
+                    .inner
+                    .pool
+                    .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                Ok(Tx::pooled(tx))
+            }
+        }
     }
 
     /// Closes every connection. Further calls fail.
@@ -167,10 +178,12 @@ impl Store {
     /// Held around single-statement writes and by every [`Tx`] (SQLite only;
     /// PostgreSQL needs none). Waiting is bounded: a task that holds a `Tx`
     /// and then calls a `Store` write would otherwise wait for itself forever.
-    pub(crate) async fn write_lock(&self) -> Result<Option<OwnedMutexGuard<()>>, StoreError> {
-        match self.inner.backend {
-            Backend::Sqlite => {
-                let lock = self.inner.writer.clone().lock_owned();
+    pub(crate) async fn write_lock(
+        &self,
+    ) -> Result<Option<OwnedMutexGuard<rusqlite::Connection>>, StoreError> {
+        match &self.inner.writer {
+            Some(writer) => {
+                let lock = writer.clone().lock_owned();
                 match tokio::time::timeout(WRITER_WAIT, lock).await {
                     Ok(guard) => Ok(Some(guard)),
                     Err(_) => {
@@ -182,7 +195,7 @@ impl Store {
                     }
                 }
             }
-            Backend::Postgres => Ok(None),
+            None => Ok(None),
         }
     }
 

@@ -10,6 +10,40 @@ use sqlx::{Any, AnyConnection, Executor, Row};
 use crate::rows::{self, millis, resource_cols};
 use crate::{ResourceRow, Store, StoreError};
 
+/// The statements, shared by the sqlx functions below and by the SQLite
+/// write transaction ([`crate::sqlite`]).
+pub(crate) const GET: &str = concat!(
+    "SELECT ",
+    resource_cols!(),
+    " FROM resources WHERE id = $1 AND account_id = $2"
+);
+pub(crate) const LIST: &str = concat!(
+    "SELECT ",
+    resource_cols!(),
+    " FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3 ORDER BY id"
+);
+pub(crate) const COUNT: &str =
+    "SELECT COUNT(*) FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3";
+pub(crate) const CHILDREN: &str = concat!(
+    "SELECT ",
+    resource_cols!(),
+    " FROM resources WHERE account_id = $1 AND parent_id = $2 ORDER BY id"
+);
+/// `ON CONFLICT DO NOTHING` keeps a PostgreSQL transaction usable after a
+/// duplicate, unlike a unique-violation error.
+pub(crate) const INSERT: &str = concat!(
+    "INSERT INTO resources (",
+    resource_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
+);
+pub(crate) const UPDATE: &str =
+    "UPDATE resources SET body = $1, generation = generation + 1, updated_at = $2 \
+     WHERE id = $3 AND account_id = $4 AND generation = $5";
+pub(crate) const DELETE: &str =
+    "DELETE FROM resources WHERE id = $1 AND account_id = $2 AND generation = $3";
+pub(crate) const GENERATION: &str =
+    "SELECT generation FROM resources WHERE id = $1 AND account_id = $2";
+
 impl Store {
     /// The account's resource with this ID, of any kind and region.
     pub async fn get_resource(
@@ -71,18 +105,14 @@ pub(crate) async fn get<'c, E: Executor<'c, Database = Any>>(
     account_id: &str,
     id: &str,
 ) -> Result<Option<ResourceRow>, StoreError> {
-    sqlx::query(concat!(
-        "SELECT ",
-        resource_cols!(),
-        " FROM resources WHERE id = $1 AND account_id = $2"
-    ))
-    .bind(id)
-    .bind(account_id)
-    .fetch_optional(e)
-    .await?
-    .as_ref()
-    .map(rows::resource)
-    .transpose()
+    sqlx::query(GET)
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(e)
+        .await?
+        .as_ref()
+        .map(rows::resource)
+        .transpose()
 }
 
 pub(crate) async fn list<'c, E: Executor<'c, Database = Any>>(
@@ -91,16 +121,12 @@ pub(crate) async fn list<'c, E: Executor<'c, Database = Any>>(
     region: &str,
     kind: &str,
 ) -> Result<Vec<ResourceRow>, StoreError> {
-    let found = sqlx::query(concat!(
-        "SELECT ",
-        resource_cols!(),
-        " FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3 ORDER BY id"
-    ))
-    .bind(account_id)
-    .bind(region)
-    .bind(kind)
-    .fetch_all(e)
-    .await?;
+    let found = sqlx::query(LIST)
+        .bind(account_id)
+        .bind(region)
+        .bind(kind)
+        .fetch_all(e)
+        .await?;
     rows::all(found, rows::resource)
 }
 
@@ -110,14 +136,12 @@ pub(crate) async fn count<'c, E: Executor<'c, Database = Any>>(
     region: &str,
     kind: &str,
 ) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3",
-    )
-    .bind(account_id)
-    .bind(region)
-    .bind(kind)
-    .fetch_one(e)
-    .await?;
+    let row = sqlx::query(COUNT)
+        .bind(account_id)
+        .bind(region)
+        .bind(kind)
+        .fetch_one(e)
+        .await?;
     Ok(row.try_get(0)?)
 }
 
@@ -126,38 +150,29 @@ pub(crate) async fn children<'c, E: Executor<'c, Database = Any>>(
     account_id: &str,
     parent_id: &str,
 ) -> Result<Vec<ResourceRow>, StoreError> {
-    let found = sqlx::query(concat!(
-        "SELECT ",
-        resource_cols!(),
-        " FROM resources WHERE account_id = $1 AND parent_id = $2 ORDER BY id"
-    ))
-    .bind(account_id)
-    .bind(parent_id)
-    .fetch_all(e)
-    .await?;
+    let found = sqlx::query(CHILDREN)
+        .bind(account_id)
+        .bind(parent_id)
+        .fetch_all(e)
+        .await?;
     rows::all(found, rows::resource)
 }
 
 /// Inserts `r` as given. [`StoreError::AlreadyExists`] if the ID is taken (in
-/// any account: IDs are global). `ON CONFLICT DO NOTHING` keeps a PostgreSQL
-/// transaction usable after a duplicate, unlike a unique-violation error.
+/// any account: IDs are global).
 pub(crate) async fn insert(conn: &mut AnyConnection, r: &ResourceRow) -> Result<(), StoreError> {
-    let done = sqlx::query(concat!(
-        "INSERT INTO resources (",
-        resource_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
-    ))
-    .bind(&r.account_id)
-    .bind(&r.region)
-    .bind(&r.kind)
-    .bind(&r.id)
-    .bind(&r.parent_id)
-    .bind(r.generation)
-    .bind(&r.body)
-    .bind(millis(&r.created_at))
-    .bind(millis(&r.updated_at))
-    .execute(conn)
-    .await?;
+    let done = sqlx::query(INSERT)
+        .bind(&r.account_id)
+        .bind(&r.region)
+        .bind(&r.kind)
+        .bind(&r.id)
+        .bind(&r.parent_id)
+        .bind(r.generation)
+        .bind(&r.body)
+        .bind(millis(&r.created_at))
+        .bind(millis(&r.updated_at))
+        .execute(conn)
+        .await?;
     match done.rows_affected() {
         0 => Err(StoreError::AlreadyExists),
         _ => Ok(()),
@@ -172,17 +187,14 @@ pub(crate) async fn update(
     expected_generation: i64,
     body: &str,
 ) -> Result<i64, StoreError> {
-    let done = sqlx::query(
-        "UPDATE resources SET body = $1, generation = generation + 1, updated_at = $2 \
-         WHERE id = $3 AND account_id = $4 AND generation = $5",
-    )
-    .bind(body)
-    .bind(millis(&chrono::Utc::now()))
-    .bind(id)
-    .bind(account_id)
-    .bind(expected_generation)
-    .execute(&mut *conn)
-    .await?;
+    let done = sqlx::query(UPDATE)
+        .bind(body)
+        .bind(millis(&chrono::Utc::now()))
+        .bind(id)
+        .bind(account_id)
+        .bind(expected_generation)
+        .execute(&mut *conn)
+        .await?;
     match done.rows_affected() {
         0 => Err(missing_or_stale(conn, account_id, id).await),
         _ => Ok(expected_generation + 1),
@@ -196,13 +208,12 @@ pub(crate) async fn delete(
     id: &str,
     expected_generation: i64,
 ) -> Result<(), StoreError> {
-    let done =
-        sqlx::query("DELETE FROM resources WHERE id = $1 AND account_id = $2 AND generation = $3")
-            .bind(id)
-            .bind(account_id)
-            .bind(expected_generation)
-            .execute(&mut *conn)
-            .await?;
+    let done = sqlx::query(DELETE)
+        .bind(id)
+        .bind(account_id)
+        .bind(expected_generation)
+        .execute(&mut *conn)
+        .await?;
     match done.rows_affected() {
         0 => Err(missing_or_stale(conn, account_id, id).await),
         _ => Ok(()),
@@ -212,7 +223,7 @@ pub(crate) async fn delete(
 /// Why a guarded write matched no row: the row is gone (NotFound) or its
 /// generation moved on (Conflict).
 async fn missing_or_stale(conn: &mut AnyConnection, account_id: &str, id: &str) -> StoreError {
-    let exists = sqlx::query("SELECT generation FROM resources WHERE id = $1 AND account_id = $2")
+    let exists = sqlx::query(GENERATION)
         .bind(id)
         .bind(account_id)
         .fetch_optional(conn)

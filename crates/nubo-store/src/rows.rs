@@ -136,75 +136,115 @@ macro_rules! audit_cols {
 }
 pub(crate) use {account_cols, audit_cols, key_cols, policy_cols, resource_cols, user_cols};
 
-pub(crate) fn account(r: &AnyRow) -> Result<AccountRow, StoreError> {
+/// Column access shared by the two drivers' rows (sqlx's `AnyRow` on the
+/// pool and on PostgreSQL, rusqlite's `Row` in SQLite write transactions), so
+/// each row type has one decoder.
+pub(crate) trait Columns {
+    fn text(&self, i: usize) -> Result<String, StoreError>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+    fn int(&self, i: usize) -> Result<i64, StoreError>;
+    fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError>;
+}
+
+impl Columns for AnyRow {
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        Ok(self.try_get(i)?)
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        Ok(self.get(i)?)
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        Ok(self.get(i)?)
+    }
+}
+
+pub(crate) fn account<R: Columns + ?Sized>(r: &R) -> Result<AccountRow, StoreError> {
     Ok(AccountRow {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        created_at: from_millis(r.try_get(2)?)?,
+        id: r.text(0)?,
+        name: r.text(1)?,
+        created_at: from_millis(r.int(2)?)?,
     })
 }
 
-pub(crate) fn user(r: &AnyRow) -> Result<UserRow, StoreError> {
+pub(crate) fn user<R: Columns + ?Sized>(r: &R) -> Result<UserRow, StoreError> {
     Ok(UserRow {
-        account_id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        user_id: r.try_get(2)?,
-        path: r.try_get(3)?,
-        arn: r.try_get(4)?,
-        created_at: from_millis(r.try_get(5)?)?,
+        account_id: r.text(0)?,
+        name: r.text(1)?,
+        user_id: r.text(2)?,
+        path: r.text(3)?,
+        arn: r.text(4)?,
+        created_at: from_millis(r.int(5)?)?,
     })
 }
 
-pub(crate) fn access_key(r: &AnyRow) -> Result<AccessKeyRow, StoreError> {
+pub(crate) fn access_key<R: Columns + ?Sized>(r: &R) -> Result<AccessKeyRow, StoreError> {
     Ok(AccessKeyRow {
-        access_key_id: r.try_get(0)?,
-        account_id: r.try_get(1)?,
-        user_name: r.try_get(2)?,
-        secret_ciphertext: r.try_get(3)?,
-        status: r.try_get(4)?,
-        created_at: from_millis(r.try_get(5)?)?,
+        access_key_id: r.text(0)?,
+        account_id: r.text(1)?,
+        user_name: r.opt_text(2)?,
+        secret_ciphertext: r.blob(3)?,
+        status: r.text(4)?,
+        created_at: from_millis(r.int(5)?)?,
     })
 }
 
-pub(crate) fn user_policy(r: &AnyRow) -> Result<UserPolicyRow, StoreError> {
+pub(crate) fn user_policy<R: Columns + ?Sized>(r: &R) -> Result<UserPolicyRow, StoreError> {
     Ok(UserPolicyRow {
-        account_id: r.try_get(0)?,
-        user_name: r.try_get(1)?,
-        policy_name: r.try_get(2)?,
-        document: r.try_get(3)?,
+        account_id: r.text(0)?,
+        user_name: r.text(1)?,
+        policy_name: r.text(2)?,
+        document: r.text(3)?,
     })
 }
 
-pub(crate) fn resource(r: &AnyRow) -> Result<ResourceRow, StoreError> {
+pub(crate) fn resource<R: Columns + ?Sized>(r: &R) -> Result<ResourceRow, StoreError> {
     Ok(ResourceRow {
-        account_id: r.try_get(0)?,
-        region: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        id: r.try_get(3)?,
-        parent_id: r.try_get(4)?,
-        generation: r.try_get(5)?,
-        body: r.try_get(6)?,
-        created_at: from_millis(r.try_get(7)?)?,
-        updated_at: from_millis(r.try_get(8)?)?,
+        account_id: r.text(0)?,
+        region: r.text(1)?,
+        kind: r.text(2)?,
+        id: r.text(3)?,
+        parent_id: r.opt_text(4)?,
+        generation: r.int(5)?,
+        body: r.text(6)?,
+        created_at: from_millis(r.int(7)?)?,
+        updated_at: from_millis(r.int(8)?)?,
     })
 }
 
-pub(crate) fn audit(r: &AnyRow) -> Result<AuditRecord, StoreError> {
-    let ids: String = r.try_get(7)?;
+pub(crate) fn audit<R: Columns + ?Sized>(r: &R) -> Result<AuditRecord, StoreError> {
+    let ids = r.text(7)?;
     let resource_ids = serde_json::from_str(&ids)
         .map_err(|e| StoreError::Corrupt(format!("audit resource_ids {ids:?}: {e}")))?;
     Ok(AuditRecord {
-        at: from_millis(r.try_get(0)?)?,
-        request_id: r.try_get(1)?,
-        account_id: r.try_get(2)?,
-        principal_arn: r.try_get(3)?,
-        access_key_id: r.try_get(4)?,
-        service: r.try_get(5)?,
-        action: r.try_get(6)?,
+        at: from_millis(r.int(0)?)?,
+        request_id: r.text(1)?,
+        account_id: r.opt_text(2)?,
+        principal_arn: r.opt_text(3)?,
+        access_key_id: r.opt_text(4)?,
+        service: r.text(5)?,
+        action: r.text(6)?,
         resource_ids,
-        result: r.try_get(8)?,
-        http_status: r.try_get(9)?,
-        source_ip: r.try_get(10)?,
+        result: r.text(8)?,
+        http_status: r.int(9)?,
+        source_ip: r.opt_text(10)?,
     })
 }
 
