@@ -17,6 +17,7 @@ pub mod route_table;
 pub mod security_group;
 pub mod subnet;
 pub mod tags;
+pub mod transit_gateway;
 pub mod vpc;
 pub mod vpc_peering;
 

@@ -12,6 +12,7 @@ mod route_table;
 mod security_group;
 mod subnet;
 mod tags;
+mod transit_gateway;
 mod vpc;
 mod vpc_peering;
 
@@ -104,6 +105,17 @@ ec2_actions!(
     CreateNatGateway,
     DescribeNatGateways,
     DeleteNatGateway,
+    CreateTransitGateway,
+    DescribeTransitGateways,
+    DeleteTransitGateway,
+    CreateTransitGatewayVpcAttachment,
+    DescribeTransitGatewayVpcAttachments,
+    DescribeTransitGatewayAttachments,
+    DeleteTransitGatewayVpcAttachment,
+    ModifyTransitGatewayVpcAttachment,
+    CreateTransitGatewayRouteTable,
+    DescribeTransitGatewayRouteTables,
+    DeleteTransitGatewayRouteTable,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -117,7 +129,8 @@ ec2_actions!(
 impl Ec2Action {
     /// Whether the action changes state (and so is audited).
     pub fn is_mutating(self) -> bool {
-        !self.name().starts_with("Describe")
+        let name = self.name();
+        !(name.starts_with("Describe") || name.starts_with("Get") || name.starts_with("Search"))
     }
 }
 
@@ -409,6 +422,45 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         ],
         Ec2Action::DescribeNatGateways => &["Filter", "MaxResults", "NatGatewayId", "NextToken"],
         Ec2Action::DeleteNatGateway => &["NatGatewayId"],
+        Ec2Action::CreateTransitGateway => &["Description", "Options", "TagSpecification"],
+        Ec2Action::DescribeTransitGateways => {
+            &["TransitGatewayIds", "Filter", "MaxResults", "NextToken"]
+        }
+        Ec2Action::DeleteTransitGateway => &["TransitGatewayId"],
+        Ec2Action::CreateTransitGatewayVpcAttachment => &[
+            "TransitGatewayId",
+            "VpcId",
+            "SubnetIds",
+            "Options",
+            "TagSpecifications",
+        ],
+        Ec2Action::DescribeTransitGatewayVpcAttachments => &[
+            "TransitGatewayAttachmentIds",
+            "Filter",
+            "MaxResults",
+            "NextToken",
+        ],
+        Ec2Action::DescribeTransitGatewayAttachments => &[
+            "TransitGatewayAttachmentIds",
+            "Filter",
+            "MaxResults",
+            "NextToken",
+        ],
+        Ec2Action::DeleteTransitGatewayVpcAttachment => &["TransitGatewayAttachmentId"],
+        Ec2Action::ModifyTransitGatewayVpcAttachment => &[
+            "TransitGatewayAttachmentId",
+            "AddSubnetIds",
+            "RemoveSubnetIds",
+            "Options",
+        ],
+        Ec2Action::CreateTransitGatewayRouteTable => &["TransitGatewayId", "TagSpecifications"],
+        Ec2Action::DescribeTransitGatewayRouteTables => &[
+            "TransitGatewayRouteTableIds",
+            "Filter",
+            "MaxResults",
+            "NextToken",
+        ],
+        Ec2Action::DeleteTransitGatewayRouteTable => &["TransitGatewayRouteTableId"],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
         Ec2Action::CreateVpcPeeringConnection => &[
@@ -594,6 +646,34 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
                 call.params.required("NatGatewayId")?,
             )])
         }
+        Ec2Action::CreateTransitGateway => Ok(vec![call.ec2_arn("transit-gateway", "*")]),
+        Ec2Action::DeleteTransitGateway => {
+            Ok(vec![call.ec2_arn(
+                "transit-gateway",
+                call.params.required("TransitGatewayId")?,
+            )])
+        }
+        Ec2Action::CreateTransitGatewayVpcAttachment => Ok(vec![
+            call.ec2_arn("transit-gateway-attachment", "*"),
+            call.ec2_arn("transit-gateway", call.params.required("TransitGatewayId")?),
+            call.ec2_arn("vpc", call.params.required("VpcId")?),
+        ]),
+        Ec2Action::DeleteTransitGatewayVpcAttachment => Ok(vec![call.ec2_arn(
+            "transit-gateway-attachment",
+            call.params.required("TransitGatewayAttachmentId")?,
+        )]),
+        Ec2Action::ModifyTransitGatewayVpcAttachment => Ok(vec![call.ec2_arn(
+            "transit-gateway-attachment",
+            call.params.required("TransitGatewayAttachmentId")?,
+        )]),
+        Ec2Action::CreateTransitGatewayRouteTable => Ok(vec![
+            call.ec2_arn("transit-gateway-route-table", "*"),
+            call.ec2_arn("transit-gateway", call.params.required("TransitGatewayId")?),
+        ]),
+        Ec2Action::DeleteTransitGatewayRouteTable => Ok(vec![call.ec2_arn(
+            "transit-gateway-route-table",
+            call.params.required("TransitGatewayRouteTableId")?,
+        )]),
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -620,6 +700,10 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeRouteTables
         | Ec2Action::DescribeNetworkAcls
         | Ec2Action::DescribeInternetGateways
+        | Ec2Action::DescribeTransitGateways
+        | Ec2Action::DescribeTransitGatewayVpcAttachments
+        | Ec2Action::DescribeTransitGatewayAttachments
+        | Ec2Action::DescribeTransitGatewayRouteTables
         | Ec2Action::DescribeAddresses
         | Ec2Action::DescribeNatGateways
         | Ec2Action::DescribeTags
@@ -764,6 +848,35 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::CreateNatGateway => nat_gateway::create_nat_gateway(api, call).await,
         Ec2Action::DescribeNatGateways => nat_gateway::describe_nat_gateways(api, call).await,
         Ec2Action::DeleteNatGateway => nat_gateway::delete_nat_gateway(api, call).await,
+        Ec2Action::CreateTransitGateway => transit_gateway::create_transit_gateway(api, call).await,
+        Ec2Action::DescribeTransitGateways => {
+            transit_gateway::describe_transit_gateways(api, call).await
+        }
+        Ec2Action::DeleteTransitGateway => transit_gateway::delete_transit_gateway(api, call).await,
+        Ec2Action::CreateTransitGatewayVpcAttachment => {
+            transit_gateway::attachment::create_vpc_attachment(api, call).await
+        }
+        Ec2Action::DescribeTransitGatewayVpcAttachments => {
+            transit_gateway::attachment::describe_vpc_attachments(api, call).await
+        }
+        Ec2Action::DescribeTransitGatewayAttachments => {
+            transit_gateway::attachment::describe_attachments(api, call).await
+        }
+        Ec2Action::DeleteTransitGatewayVpcAttachment => {
+            transit_gateway::attachment::delete_vpc_attachment(api, call).await
+        }
+        Ec2Action::ModifyTransitGatewayVpcAttachment => {
+            transit_gateway::attachment::modify_vpc_attachment(api, call).await
+        }
+        Ec2Action::CreateTransitGatewayRouteTable => {
+            transit_gateway::route_table::create_route_table(api, call).await
+        }
+        Ec2Action::DescribeTransitGatewayRouteTables => {
+            transit_gateway::route_table::describe_route_tables(api, call).await
+        }
+        Ec2Action::DeleteTransitGatewayRouteTable => {
+            transit_gateway::route_table::delete_route_table(api, call).await
+        }
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
         Ec2Action::DescribeTags => tags::describe_tags(api, call).await,

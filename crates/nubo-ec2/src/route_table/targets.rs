@@ -23,6 +23,7 @@ pub(crate) async fn check_target_in_tx(
             "The target local is reserved for the VPC's own CIDR blocks; it cannot be given to a route.",
         )),
         RouteTarget::Gateway(id) => internet_gateway(tx, scope, table, id).await,
+        RouteTarget::TransitGateway(id) => transit_gateway(tx, scope, table, id).await,
         RouteTarget::VpcPeeringConnection(id) => {
             crate::vpc_peering::ops::check_route_target_in_tx(tx, scope, table, id).await
         }
@@ -31,10 +32,6 @@ pub(crate) async fn check_target_in_tx(
         }
         RouteTarget::NetworkInterface(id) => network_interface(tx, scope, table, id).await,
         RouteTarget::Instance(id) => instance(tx, scope, table, id).await,
-        RouteTarget::TransitGateway(_) => Err(Error::invalid(format!(
-            "Routes to {} are not supported by this Nubo installation yet.",
-            target.target_id().map(|id| id.as_str()).unwrap_or_default()
-        ))),
     }
 }
 
@@ -128,4 +125,28 @@ async fn instance(
         "InvalidInstanceID",
         format!("The instance {id} has no primary network interface."),
     ))
+}
+
+/// A transit gateway must exist in the caller's account and have an
+/// attachment to the table's VPC; AWS answers a gateway the VPC is not (yet)
+/// attached to as it answers an unknown one. The attachment is written back,
+/// so a racing `DeleteTransitGatewayVpcAttachment` conflicts and the route
+/// cannot stay `active` after it.
+async fn transit_gateway(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    table: &RouteTable,
+    id: &ResourceId,
+) -> Result<(), Error> {
+    let _gateway: Versioned<crate::transit_gateway::gateway::TransitGateway> =
+        get_in_tx(tx, scope, id).await?;
+    match crate::transit_gateway::attachment::attachment_of_vpc_in_tx(tx, scope, &table.vpc_id, id)
+        .await?
+    {
+        Some(attachment) => update_in_tx(tx, scope, &attachment).await.map(drop),
+        None => Err(crate::resource::not_found(
+            nubo_core::ResourceKind::TransitGateway,
+            id.as_str(),
+        )),
+    }
 }

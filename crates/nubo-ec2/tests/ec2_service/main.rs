@@ -19,6 +19,7 @@ mod security_group;
 mod subnet;
 mod tags;
 mod tenancy;
+mod transit_gateway;
 mod vpc;
 mod vpc_peering;
 
@@ -93,6 +94,9 @@ harness::suite!(
     internet_gateway::racing_attachments_to_one_vpc_admit_one,
     internet_gateway::gateway_dry_runs_and_tenancy,
     internet_gateway::routes_to_gateways,
+    transit_gateway::gateway_with_default_table_lifecycle,
+    transit_gateway::vpc_attachment_rules_and_dependencies,
+    transit_gateway::racing_attachments_of_one_vpc_admit_one,
     elastic_ip::allocate_describe_release,
     elastic_ip::quota_and_pool_exhaustion,
     elastic_ip::elastic_ip_dry_runs_and_tenancy,

@@ -80,13 +80,19 @@ impl Params {
 
     /// EC2's `TagSpecification.N.ResourceType` / `TagSpecification.N.Tag.M.*`.
     pub fn tag_specifications(&self) -> Result<Vec<TagSpecification>, Error> {
-        const PREFIX: &str = "TagSpecification";
-        self.indexed_structs(PREFIX)?
+        self.tag_specifications_named("TagSpecification")
+    }
+
+    /// Tag specifications under another list name: a few actions (e.g.
+    /// `CreateTransitGatewayVpcAttachment`) have no `locationName` for the
+    /// list and so put it on the wire as `TagSpecifications.N`.
+    pub fn tag_specifications_named(&self, prefix: &str) -> Result<Vec<TagSpecification>, Error> {
+        self.indexed_structs(prefix)?
             .into_iter()
             .map(|(n, p)| {
                 Ok(TagSpecification {
-                    resource_type: p.required_field(PREFIX, n, "ResourceType")?.to_string(),
-                    tags: p.tags("Tag").map_err(|e| qualify(e, PREFIX, n))?,
+                    resource_type: p.required_field(prefix, n, "ResourceType")?.to_string(),
+                    tags: p.tags("Tag").map_err(|e| qualify(e, prefix, n))?,
                 })
             })
             .collect()

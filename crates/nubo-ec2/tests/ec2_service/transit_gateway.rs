@@ -1,0 +1,333 @@
+//! Transit gateways through the store: the gateway with its default route
+//! table, VPC attachments (one subnet per zone, the VPC, subnets and gateway
+//! they hold), racing attachments and deletions, route tables, associations,
+//! propagations, static and propagated routes, VPC routes to a gateway, dry
+//! runs and tenancy.
+
+use nubo_core::filter::Page;
+use nubo_core::{Error, ResourceId};
+use nubo_ec2::subnet::ops::CreateSubnet;
+use nubo_ec2::transit_gateway::attachment::{
+    AttachmentState, CreateVpcAttachment, TransitGatewayAttachment,
+};
+use nubo_ec2::transit_gateway::gateway::{
+    CreateTransitGateway, TransitGateway, TransitGatewayRequestOptions, TransitGatewayState,
+};
+use nubo_ec2::transit_gateway::Toggle;
+use nubo_ec2::{Ec2Service, Limits, RequestScope};
+
+use crate::harness::{assert_err, TestDb};
+use crate::{create_vpc, filter, service, tag, tenant, A, B};
+
+async fn gateway(svc: &Ec2Service, scope: &RequestScope) -> TransitGateway {
+    svc.create_transit_gateway(scope, CreateTransitGateway::default())
+        .await
+        .unwrap_or_else(|e| panic!("create transit gateway: {e:?}"))
+}
+
+async fn subnet(
+    svc: &Ec2Service,
+    scope: &RequestScope,
+    vpc: &ResourceId,
+    cidr: &str,
+    zone: &str,
+) -> ResourceId {
+    svc.create_subnet(
+        scope,
+        CreateSubnet {
+            vpc_id: vpc.clone(),
+            cidr_block: cidr.into(),
+            availability_zone: Some(zone.into()),
+            availability_zone_id: None,
+            tag_specifications: vec![],
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("create subnet {cidr}: {e:?}"))
+    .id
+}
+
+fn attach_input(
+    tgw: &ResourceId,
+    vpc: &ResourceId,
+    subnets: &[&ResourceId],
+) -> CreateVpcAttachment {
+    CreateVpcAttachment {
+        transit_gateway_id: tgw.clone(),
+        vpc_id: vpc.clone(),
+        subnet_ids: subnets.iter().map(|s| (*s).clone()).collect(),
+        options: Default::default(),
+        tag_specifications: vec![],
+    }
+}
+
+async fn attach(
+    svc: &Ec2Service,
+    scope: &RequestScope,
+    tgw: &ResourceId,
+    vpc: &ResourceId,
+    subnets: &[&ResourceId],
+) -> TransitGatewayAttachment {
+    svc.create_transit_gateway_vpc_attachment(scope, attach_input(tgw, vpc, subnets))
+        .await
+        .unwrap_or_else(|e| panic!("attach {vpc}: {e:?}"))
+}
+
+async fn one_gateway(svc: &Ec2Service, scope: &RequestScope, id: &ResourceId) -> TransitGateway {
+    let (mut found, _) = svc
+        .describe_transit_gateways(scope, std::slice::from_ref(id), &[], &Page::default())
+        .await
+        .unwrap_or_else(|e| panic!("describe {id}: {e:?}"));
+    assert_eq!(found.len(), 1);
+    found.remove(0)
+}
+
+pub async fn gateway_with_default_table_lifecycle(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let created = svc
+        .create_transit_gateway(
+            &a,
+            CreateTransitGateway {
+                description: Some("hub".into()),
+                options: TransitGatewayRequestOptions::default(),
+                tag_specifications: vec![("transit-gateway".into(), vec![tag("Name", "hub")])],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.state, TransitGatewayState::Pending);
+    let stored = one_gateway(&svc, &a, &created.id).await;
+    assert_eq!(stored.state, TransitGatewayState::Available);
+    assert_eq!(stored.options.amazon_side_asn, 64512);
+    let default = stored
+        .options
+        .association_default_route_table_id
+        .clone()
+        .unwrap();
+    assert_eq!(
+        stored.options.propagation_default_route_table_id,
+        Some(default.clone())
+    );
+    let (tables, _) = svc
+        .describe_transit_gateway_route_tables(
+            &a,
+            &[],
+            &[filter("transit-gateway-id", &[created.id.as_str()])],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0].id, default);
+    assert!(tables[0].default_association_route_table && tables[0].default_propagation_route_table);
+
+    // Without the defaults there is no default table.
+    let bare = svc
+        .create_transit_gateway(
+            &a,
+            CreateTransitGateway {
+                options: TransitGatewayRequestOptions {
+                    default_route_table_association: Some(Toggle::Disable),
+                    default_route_table_propagation: Some(Toggle::Disable),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(bare.options.association_default_route_table_id, None);
+    let (tables, _) = svc
+        .describe_transit_gateway_route_tables(
+            &a,
+            &[],
+            &[filter("transit-gateway-id", &[bare.id.as_str()])],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert!(tables.is_empty());
+
+    // Tenancy: another account sees nothing.
+    let b = tenant(&db.store, B).await;
+    assert_err!(
+        svc.describe_transit_gateways(&b, std::slice::from_ref(&created.id), &[], &Page::default())
+            .await,
+        Error::NotFound {
+            code: "InvalidTransitGatewayID.NotFound",
+            ..
+        }
+    );
+    assert_err!(
+        svc.delete_transit_gateway(&b, &created.id).await,
+        Error::NotFound { .. }
+    );
+
+    // A dry run changes nothing.
+    let mut dry = a.clone();
+    dry.dry_run = true;
+    assert_err!(
+        svc.delete_transit_gateway(&dry, &created.id).await,
+        Error::DryRunOperation
+    );
+    let deleted = svc.delete_transit_gateway(&a, &created.id).await.unwrap();
+    assert_eq!(deleted.state, TransitGatewayState::Deleting);
+    assert_err!(
+        svc.describe_transit_gateway_route_tables(
+            &a,
+            std::slice::from_ref(&default),
+            &[],
+            &Page::default()
+        )
+        .await,
+        Error::NotFound {
+            code: "InvalidRouteTableID.NotFound",
+            ..
+        }
+    );
+}
+
+pub async fn vpc_attachment_rules_and_dependencies(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let tgw = gateway(&svc, &a).await;
+    let vpc = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let s1 = subnet(&svc, &a, &vpc.id, "10.0.1.0/24", "us-east-1a").await;
+    let s2 = subnet(&svc, &a, &vpc.id, "10.0.2.0/24", "us-east-1a").await;
+    let s3 = subnet(&svc, &a, &vpc.id, "10.0.3.0/24", "us-east-1b").await;
+
+    assert_err!(
+        svc.create_transit_gateway_vpc_attachment(&a, attach_input(&tgw.id, &vpc.id, &[&s1, &s2]))
+            .await,
+        Error::Client {
+            code: "DuplicateSubnetsInSameZone",
+            ..
+        }
+    );
+    let other = create_vpc(&svc, &a, "10.1.0.0/16", &[]).await;
+    let foreign = subnet(&svc, &a, &other.id, "10.1.1.0/24", "us-east-1b").await;
+    assert_err!(
+        svc.create_transit_gateway_vpc_attachment(
+            &a,
+            attach_input(&tgw.id, &vpc.id, &[&s1, &foreign])
+        )
+        .await,
+        Error::NotFound {
+            code: "InvalidSubnetID.NotFound",
+            ..
+        }
+    );
+    // The refused calls left no address behind.
+    let (subs, _) = svc
+        .describe_subnets(&a, std::slice::from_ref(&s1), &[], &Page::default())
+        .await
+        .unwrap();
+    assert!(subs[0].allocations.is_empty());
+
+    let att = attach(&svc, &a, &tgw.id, &vpc.id, &[&s1, &s3]).await;
+    assert_eq!(att.state, AttachmentState::Pending);
+    assert_eq!(
+        att.association,
+        tgw.options.association_default_route_table_id
+    );
+    let (subs, _) = svc
+        .describe_subnets(&a, std::slice::from_ref(&s1), &[], &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        subs[0].allocations.len(),
+        1,
+        "the attachment holds an address"
+    );
+    assert_err!(
+        svc.create_transit_gateway_vpc_attachment(&a, attach_input(&tgw.id, &vpc.id, &[&s1]))
+            .await,
+        Error::Client {
+            code: "DuplicateTransitGatewayAttachment",
+            ..
+        }
+    );
+    assert_err!(
+        svc.delete_subnet(&a, &s1).await,
+        Error::DependencyViolation(_)
+    );
+    assert_err!(
+        svc.delete_vpc(&a, &vpc.id).await,
+        Error::DependencyViolation(_)
+    );
+    assert_err!(
+        svc.delete_transit_gateway(&a, &tgw.id).await,
+        Error::Client {
+            code: "IncorrectState",
+            ..
+        }
+    );
+    let (generic, _) = svc
+        .describe_transit_gateway_attachments(
+            &a,
+            &[],
+            &[
+                filter("resource-type", &["vpc"]),
+                filter("association.state", &["associated"]),
+            ],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(generic.len(), 1);
+
+    let gone = svc
+        .delete_transit_gateway_vpc_attachment(&a, &att.id)
+        .await
+        .unwrap();
+    assert_eq!(gone.state, AttachmentState::Deleting);
+    svc.delete_subnet(&a, &s1).await.unwrap();
+    svc.delete_subnet(&a, &s2).await.unwrap();
+    svc.delete_subnet(&a, &s3).await.unwrap();
+    svc.delete_vpc(&a, &vpc.id).await.unwrap();
+    svc.delete_transit_gateway(&a, &tgw.id).await.unwrap();
+}
+
+pub async fn racing_attachments_of_one_vpc_admit_one(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let tgw = gateway(&svc, &a).await;
+    let vpc = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let s1 = subnet(&svc, &a, &vpc.id, "10.0.1.0/24", "us-east-1a").await;
+    let replica = service(&db.replica().await, Limits::default());
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let svc = if i % 2 == 0 {
+            svc.clone()
+        } else {
+            replica.clone()
+        };
+        let input = attach_input(&tgw.id, &vpc.id, &[&s1]);
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            svc.create_transit_gateway_vpc_attachment(&a, input).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::Client {
+                code: "DuplicateTransitGatewayAttachment",
+                ..
+            }) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let (subs, _) = svc
+        .describe_subnets(&a, std::slice::from_ref(&s1), &[], &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        subs[0].allocations.len(),
+        1,
+        "losers leave no address behind"
+    );
+}

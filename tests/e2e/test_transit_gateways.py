@@ -1,0 +1,239 @@
+"""Transit gateways (control plane): gateways with their options and default route table,
+VPC attachments (one subnet per zone, the VPC and subnets they hold), route tables,
+associations, propagations, static and propagated routes and SearchTransitGatewayRoutes,
+VPC routes to a transit gateway, AWS's error codes, DryRun and tenancy, through boto3 and
+the AWS CLI. Every test deletes what it creates."""
+
+import re
+
+import pytest
+from conftest import expect_error, tags_of
+
+TGW_ID = re.compile(r"^tgw-[0-9a-f]{17}$")
+ATTACH_ID = re.compile(r"^tgw-attach-[0-9a-f]{17}$")
+TGW_RTB_ID = re.compile(r"^tgw-rtb-[0-9a-f]{17}$")
+MISSING_TGW = "tgw-0123456789abcdef0"
+MISSING_ATTACH = "tgw-attach-0123456789abcdef0"
+MISSING_TGW_RTB = "tgw-rtb-0123456789abcdef0"
+
+
+def zones(ec2) -> list:
+    return [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
+
+
+@pytest.fixture
+def make_tgw(nubo, cleanup):
+    def make(client=None, **kwargs):
+        client = client or nubo.client("ec2")
+        tgw = client.create_transit_gateway(**kwargs)["TransitGateway"]
+        cleanup(lambda: client.delete_transit_gateway(TransitGatewayId=tgw["TransitGatewayId"]))
+        return tgw
+
+    return make
+
+
+@pytest.fixture
+def make_subnet(nubo, cleanup):
+    def make(vpc_id, cidr, zone=None, client=None):
+        client = client or nubo.client("ec2")
+        kwargs = {"AvailabilityZone": zone} if zone else {}
+        subnet = client.create_subnet(VpcId=vpc_id, CidrBlock=cidr, **kwargs)["Subnet"]
+        cleanup(lambda: client.delete_subnet(SubnetId=subnet["SubnetId"]))
+        return subnet["SubnetId"]
+
+    return make
+
+
+@pytest.fixture
+def make_attachment(nubo, cleanup):
+    def make(tgw_id, vpc_id, subnet_ids, client=None, **kwargs):
+        client = client or nubo.client("ec2")
+        att = client.create_transit_gateway_vpc_attachment(
+            TransitGatewayId=tgw_id, VpcId=vpc_id, SubnetIds=subnet_ids,
+            **kwargs)["TransitGatewayVpcAttachment"]
+        cleanup(lambda: client.delete_transit_gateway_vpc_attachment(
+            TransitGatewayAttachmentId=att["TransitGatewayAttachmentId"]))
+        return att
+
+    return make
+
+
+@pytest.fixture
+def make_tgw_table(nubo, cleanup):
+    def make(tgw_id, client=None, **kwargs):
+        client = client or nubo.client("ec2")
+        table = client.create_transit_gateway_route_table(
+            TransitGatewayId=tgw_id, **kwargs)["TransitGatewayRouteTable"]
+        cleanup(lambda: client.delete_transit_gateway_route_table(
+            TransitGatewayRouteTableId=table["TransitGatewayRouteTableId"]))
+        return table
+
+    return make
+
+
+def describe_tgw(ec2, tgw_id) -> dict:
+    [tgw] = ec2.describe_transit_gateways(TransitGatewayIds=[tgw_id])["TransitGateways"]
+    return tgw
+
+
+def tgw_ids(ec2, *filters) -> set:
+    return {t["TransitGatewayId"] for t in
+            ec2.describe_transit_gateways(Filters=list(filters))["TransitGateways"]}
+
+
+def test_create_describe_delete_with_default_route_table(ec2, make_tgw):
+    created = make_tgw(Description="core", TagSpecifications=[
+        {"ResourceType": "transit-gateway", "Tags": [{"Key": "Name", "Value": "hub"}]}])
+    tgw_id = created["TransitGatewayId"]
+    assert TGW_ID.match(tgw_id)
+    assert created["State"] == "pending"
+    assert created["Description"] == "core"
+    assert created["TransitGatewayArn"].endswith(f":transit-gateway/{tgw_id}")
+    opts = created["Options"]
+    assert opts["AmazonSideAsn"] == 64512
+    assert (opts["DefaultRouteTableAssociation"], opts["DefaultRouteTablePropagation"]) == \
+        ("enable", "enable")
+    assert (opts["AutoAcceptSharedAttachments"], opts["VpnEcmpSupport"], opts["DnsSupport"],
+            opts["MulticastSupport"]) == ("disable", "enable", "enable", "disable")
+    default = opts["AssociationDefaultRouteTableId"]
+    assert TGW_RTB_ID.match(default) and opts["PropagationDefaultRouteTableId"] == default
+
+    described = describe_tgw(ec2, tgw_id)
+    assert described["State"] == "available"
+    assert tags_of(described) == {"Name": "hub"}
+    [table] = ec2.describe_transit_gateway_route_tables(
+        TransitGatewayRouteTableIds=[default])["TransitGatewayRouteTables"]
+    assert table["TransitGatewayId"] == tgw_id
+    assert table["DefaultAssociationRouteTable"] and table["DefaultPropagationRouteTable"]
+    assert table["State"] == "available"
+
+    assert tgw_id in tgw_ids(ec2, {"Name": "state", "Values": ["available"]})
+    assert tgw_id in tgw_ids(ec2, {"Name": "options.amazon-side-asn", "Values": ["64512"]})
+    assert tgw_id in tgw_ids(ec2, {"Name": "tag:Name", "Values": ["hub"]})
+    assert tgw_id in tgw_ids(ec2, {"Name": "options.association-default-route-table-id",
+                                   "Values": [default]})
+    assert tgw_id not in tgw_ids(ec2, {"Name": "options.dns-support", "Values": ["disable"]})
+    expect_error("InvalidParameterValue", ec2.describe_transit_gateways,
+                 Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
+
+    deleted = ec2.delete_transit_gateway(TransitGatewayId=tgw_id)["TransitGateway"]
+    assert deleted["State"] == "deleting"
+    expect_error("InvalidTransitGatewayID.NotFound", ec2.describe_transit_gateways,
+                 TransitGatewayIds=[tgw_id])
+    expect_error("InvalidRouteTableID.NotFound", ec2.describe_transit_gateway_route_tables,
+                 TransitGatewayRouteTableIds=[default])
+
+
+def test_options_and_bad_input(ec2, make_tgw):
+    tgw = make_tgw(Options={"AmazonSideAsn": 65000, "DefaultRouteTableAssociation": "disable",
+                            "DefaultRouteTablePropagation": "disable",
+                            "TransitGatewayCidrBlocks": ["10.99.0.0/24"]})
+    opts = tgw["Options"]
+    assert opts["AmazonSideAsn"] == 65000
+    assert "AssociationDefaultRouteTableId" not in opts
+    assert opts["TransitGatewayCidrBlocks"] == ["10.99.0.0/24"]
+    tables = ec2.describe_transit_gateway_route_tables(Filters=[
+        {"Name": "transit-gateway-id", "Values": [tgw["TransitGatewayId"]]}])
+    assert tables["TransitGatewayRouteTables"] == []
+
+    before = {t["TransitGatewayId"] for t in ec2.describe_transit_gateways()["TransitGateways"]}
+    expect_error("InvalidParameterValue", ec2.create_transit_gateway,
+                 Options={"AmazonSideAsn": 100})
+    expect_error("InvalidParameterValue", ec2.create_transit_gateway,
+                 Options={"TransitGatewayCidrBlocks": ["10.0.0.0/28"]})
+    expect_error("InvalidParameterValue", ec2.create_transit_gateway, TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "k", "Value": "v"}]}])
+    expect_error("DryRunOperation", ec2.create_transit_gateway, DryRun=True)
+    after = {t["TransitGatewayId"] for t in ec2.describe_transit_gateways()["TransitGateways"]}
+    assert after == before
+
+    expect_error("InvalidTransitGatewayID.Malformed", ec2.delete_transit_gateway,
+                 TransitGatewayId="tgw-nothex")
+    expect_error("InvalidTransitGatewayID.Malformed", ec2.describe_transit_gateways,
+                 TransitGatewayIds=["vpc-0123456789abcdef0"])
+    expect_error("InvalidTransitGatewayID.NotFound", ec2.delete_transit_gateway,
+                 TransitGatewayId=MISSING_TGW)
+
+
+def test_vpc_attachment_lifecycle_and_dependencies(ec2, make_tgw, make_vpc, make_subnet,
+                                                    make_attachment):
+    tgw = make_tgw()
+    tgw_id = tgw["TransitGatewayId"]
+    default = tgw["Options"]["AssociationDefaultRouteTableId"]
+    vpc_id = make_vpc("10.40.0.0/16")["VpcId"]
+    za, zb = zones(ec2)[:2]
+    s1 = make_subnet(vpc_id, "10.40.1.0/24", za)
+    s2 = make_subnet(vpc_id, "10.40.2.0/24", za)
+    s3 = make_subnet(vpc_id, "10.40.3.0/24", zb)
+
+    expect_error("DuplicateSubnetsInSameZone", ec2.create_transit_gateway_vpc_attachment,
+                 TransitGatewayId=tgw_id, VpcId=vpc_id, SubnetIds=[s1, s2])
+    other_vpc = make_vpc("10.41.0.0/16")["VpcId"]
+    foreign = make_subnet(other_vpc, "10.41.1.0/24", zb)
+    expect_error("InvalidSubnetID.NotFound", ec2.create_transit_gateway_vpc_attachment,
+                 TransitGatewayId=tgw_id, VpcId=vpc_id, SubnetIds=[s1, foreign])
+    expect_error("InvalidSubnetID.NotFound", ec2.create_transit_gateway_vpc_attachment,
+                 TransitGatewayId=tgw_id, VpcId=vpc_id, SubnetIds=["subnet-0123456789abcdef0"])
+    expect_error("InvalidTransitGatewayID.NotFound", ec2.create_transit_gateway_vpc_attachment,
+                 TransitGatewayId=MISSING_TGW, VpcId=vpc_id, SubnetIds=[s1])
+    expect_error("InvalidVpcID.NotFound", ec2.create_transit_gateway_vpc_attachment,
+                 TransitGatewayId=tgw_id, VpcId="vpc-0123456789abcdef0", SubnetIds=[s1])
+    expect_error("DryRunOperation", ec2.create_transit_gateway_vpc_attachment,
+                 TransitGatewayId=tgw_id, VpcId=vpc_id, SubnetIds=[s1], DryRun=True)
+    assert ec2.describe_transit_gateway_vpc_attachments()["TransitGatewayVpcAttachments"] == [] \
+        or all(a["VpcId"] != vpc_id for a in
+               ec2.describe_transit_gateway_vpc_attachments()["TransitGatewayVpcAttachments"])
+
+    att = make_attachment(tgw_id, vpc_id, [s1, s3], TagSpecifications=[
+        {"ResourceType": "transit-gateway-attachment", "Tags": [{"Key": "Name", "Value": "a"}]}])
+    att_id = att["TransitGatewayAttachmentId"]
+    assert ATTACH_ID.match(att_id)
+    assert att["State"] == "pending"
+    assert sorted(att["SubnetIds"]) == sorted([s1, s3])
+    assert att["Options"]["DnsSupport"] == "enable"
+    expect_error("DuplicateTransitGatewayAttachment", ec2.create_transit_gateway_vpc_attachment,
+                 TransitGatewayId=tgw_id, VpcId=vpc_id, SubnetIds=[s1])
+
+    [described] = ec2.describe_transit_gateway_vpc_attachments(
+        TransitGatewayAttachmentIds=[att_id])["TransitGatewayVpcAttachments"]
+    assert described["State"] == "available" and tags_of(described) == {"Name": "a"}
+    [generic] = ec2.describe_transit_gateway_attachments(Filters=[
+        {"Name": "resource-id", "Values": [vpc_id]}])["TransitGatewayAttachments"]
+    assert generic["ResourceType"] == "vpc" and generic["TransitGatewayId"] == tgw_id
+    assert generic["Association"] == {"TransitGatewayRouteTableId": default,
+                                      "State": "associated"}
+    assert ec2.describe_transit_gateway_attachments(Filters=[
+        {"Name": "association.transit-gateway-route-table-id", "Values": [default]},
+        {"Name": "resource-type", "Values": ["vpc"]}])["TransitGatewayAttachments"][0][
+        "TransitGatewayAttachmentId"] == att_id
+
+    # The attachment holds the VPC, its subnets and the gateway.
+    expect_error("DependencyViolation", ec2.delete_subnet, SubnetId=s1)
+    expect_error("DependencyViolation", ec2.delete_vpc, VpcId=vpc_id)
+    expect_error("IncorrectState", ec2.delete_transit_gateway, TransitGatewayId=tgw_id)
+
+    gone = ec2.delete_transit_gateway_vpc_attachment(
+        TransitGatewayAttachmentId=att_id)["TransitGatewayVpcAttachment"]
+    assert gone["State"] == "deleting"
+    expect_error("InvalidTransitGatewayAttachmentID.NotFound",
+                 ec2.describe_transit_gateway_vpc_attachments,
+                 TransitGatewayAttachmentIds=[att_id])
+    expect_error("InvalidTransitGatewayAttachmentID.NotFound",
+                 ec2.delete_transit_gateway_vpc_attachment, TransitGatewayAttachmentId=att_id)
+    expect_error("InvalidTransitGatewayAttachmentID.Malformed",
+                 ec2.delete_transit_gateway_vpc_attachment, TransitGatewayAttachmentId="tgw-x")
+
+
+def test_cli_and_tenancy(nubo, ec2, make_tgw, account):
+    tgw_id = nubo.aws("ec2", "create-transit-gateway", "--description", "cli")[
+        "TransitGateway"]["TransitGatewayId"]
+    try:
+        listed = nubo.aws("ec2", "describe-transit-gateways", "--transit-gateway-ids", tgw_id)
+        assert listed["TransitGateways"][0]["Description"] == "cli"
+        other = nubo.client("ec2", account.creds)
+        expect_error("InvalidTransitGatewayID.NotFound", other.describe_transit_gateways,
+                     TransitGatewayIds=[tgw_id])
+        expect_error("InvalidTransitGatewayID.NotFound", other.delete_transit_gateway,
+                     TransitGatewayId=tgw_id)
+    finally:
+        nubo.aws("ec2", "delete-transit-gateway", "--transit-gateway-id", tgw_id)
