@@ -259,7 +259,8 @@ def test_group_references_must_exist_in_the_same_vpc(ec2, make_vpc, make_group):
                  IpPermissions=[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": MISSING_SG}]}])
     expect_error("InvalidParameterValue", ec2.authorize_security_group_ingress, GroupId=web,
                  IpPermissions=[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": elsewhere}]}])
-    expect_error("InvalidParameterValue", ec2.authorize_security_group_ingress, GroupId=web,
+    # A group of another account exists for the caller only across an active peering.
+    expect_error("InvalidGroup.NotFound", ec2.authorize_security_group_ingress, GroupId=web,
                  IpPermissions=[{"IpProtocol": "-1", "UserIdGroupPairs": [
                      {"GroupId": web, "UserId": "000000000000"}]}])
     expect_error("InvalidGroup.NotFound", ec2.authorize_security_group_ingress, GroupId=MISSING_SG,

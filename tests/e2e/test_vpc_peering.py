@@ -211,3 +211,52 @@ def test_overlapping_cidrs_fail_and_pagination_walks_everything(nubo, two_accoun
         {"Name": "status-code", "Values": ["pending-acceptance"]},
         {"Name": "accepter-vpc-info.owner-id", "Values": [b.account_id]}])
     assert len(pending["VpcPeeringConnections"]) == 6
+
+
+def test_security_group_rules_reference_a_peered_accounts_group(nubo, two_accounts, cleanup):
+    a, b = two_accounts
+    ea, eb = nubo.client("ec2", a.creds), nubo.client("ec2", b.creds)
+    v1 = ea.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]
+    cleanup(lambda: ea.delete_vpc(VpcId=v1["VpcId"]))
+    v2 = eb.create_vpc(CidrBlock=OTHER)["Vpc"]
+    cleanup(lambda: eb.delete_vpc(VpcId=v2["VpcId"]))
+    pcx = ea.create_vpc_peering_connection(VpcId=v1["VpcId"], PeerVpcId=v2["VpcId"],
+                                           PeerOwnerId=b.account_id)["VpcPeeringConnection"]
+    pcx = pcx["VpcPeeringConnectionId"]
+    cleanup(lambda: ea.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx))
+    web = ea.create_security_group(GroupName=unique("web"), Description="web",
+                                   VpcId=v1["VpcId"])["GroupId"]
+    cleanup(lambda: ea.delete_security_group(GroupId=web))
+    db = eb.create_security_group(GroupName=unique("db"), Description="db",
+                                  VpcId=v2["VpcId"])["GroupId"]
+    cleanup(lambda: eb.delete_security_group(GroupId=db))
+    ssh_from_db = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                    "UserIdGroupPairs": [{"UserId": b.account_id, "GroupId": db}]}]
+
+    # Not peered yet (pending): the other account's group does not exist for A.
+    expect_error("InvalidGroup.NotFound", ea.authorize_security_group_ingress, GroupId=web,
+                 IpPermissions=ssh_from_db)
+    eb.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    added = ea.authorize_security_group_ingress(GroupId=web, IpPermissions=ssh_from_db)
+    ref = added["SecurityGroupRules"][0]["ReferencedGroupInfo"]
+    assert ref == {"GroupId": db, "UserId": b.account_id, "VpcId": v2["VpcId"],
+                   "VpcPeeringConnectionId": pcx, "PeeringStatus": "active"}, ref
+
+    [group] = ea.describe_security_groups(GroupIds=[web])["SecurityGroups"]
+    [perm] = group["IpPermissions"]
+    assert perm["UserIdGroupPairs"] == [{"UserId": b.account_id, "GroupId": db,
+                                        "VpcId": v2["VpcId"], "VpcPeeringConnectionId": pcx,
+                                        "PeeringStatus": "active"}], perm
+    # The AWS CLI sends the same pair.
+    nubo.aws("ec2", "authorize-security-group-ingress", "--group-id", db, "--ip-permissions",
+             f'IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{{UserId={a.account_id},'
+             f'GroupId={web}}}]', creds=b.creds)
+    [back] = eb.describe_security_groups(GroupIds=[db])["SecurityGroups"][0]["IpPermissions"]
+    assert back["UserIdGroupPairs"][0]["VpcId"] == v1["VpcId"]
+
+    # Once the connection is deleted the rule remains, stale: its peering reads deleted.
+    ea.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    [group] = ea.describe_security_groups(GroupIds=[web])["SecurityGroups"]
+    assert group["IpPermissions"][0]["UserIdGroupPairs"][0]["PeeringStatus"] == "deleted"
+    expect_error("InvalidGroup.NotFound", ea.authorize_security_group_egress, GroupId=web,
+                 IpPermissions=ssh_from_db)

@@ -2,15 +2,18 @@
 //! structures and the legacy flat `CidrIp`/`IpProtocol`/`FromPort`/`ToPort`
 //! form), call the EC2 service, render `SecurityGroup`/`SecurityGroupRule`.
 
+use std::collections::HashMap;
+
 use nubo_core::filter::Page;
 use nubo_core::{Error, ResourceId};
 use nubo_ec2::security_group::ops::{parse_group_id, CreateSecurityGroup, GroupRef};
-use nubo_ec2::security_group::rule::{permissions, Target};
+use nubo_ec2::security_group::rule::{permissions, PeeredGroup, Rule, Target};
 use nubo_ec2::security_group::rule_ops::{
     parse_rule_id, GroupPairInput, PermissionInput, RuleUpdateInput,
 };
 use nubo_ec2::security_group::{GroupRule, SecurityGroup};
 use nubo_ec2::vpc::ops::parse_vpc_id;
+use nubo_ec2::vpc_peering::PeeringState;
 use nubo_protocol::query::Params;
 use nubo_protocol::xml::XmlWriter;
 
@@ -138,8 +141,52 @@ fn permission_inputs(p: &Params) -> Result<Vec<PermissionInput>, Error> {
         .collect()
 }
 
+/// Whether any of `rules` reaches a group of a peered VPC.
+fn reaches_peers<'a>(mut rules: impl Iterator<Item = &'a Rule>) -> bool {
+    rules.any(|r| {
+        matches!(
+            &r.target,
+            Target::Group {
+                peering: Some(_),
+                ..
+            }
+        )
+    })
+}
+
+/// The states of the peering connections the caller sees, when `needed`
+/// (one read; none otherwise).
+async fn peering_states(
+    api: &Api,
+    call: &Call,
+    needed: bool,
+) -> Result<HashMap<ResourceId, PeeringState>, Error> {
+    if needed {
+        api.ec2.peering_states(&call.scope).await
+    } else {
+        Ok(HashMap::new())
+    }
+}
+
+/// `vpcId`, `vpcPeeringConnectionId` and `peeringStatus` of a reference to a
+/// peered VPC's group; a connection the caller no longer sees reads `deleted`.
+fn peered(w: &mut XmlWriter, p: &PeeredGroup, states: &HashMap<ResourceId, PeeringState>) {
+    let status = states
+        .get(&p.vpc_peering_connection_id)
+        .copied()
+        .unwrap_or(PeeringState::Deleted);
+    w.leaf("peeringStatus", status.as_str())
+        .leaf("vpcId", &p.vpc_id)
+        .leaf("vpcPeeringConnectionId", &p.vpc_peering_connection_id);
+}
+
 /// The `SecurityGroup` shape's members.
-fn security_group(w: &mut XmlWriter, call: &Call, g: &SecurityGroup) {
+fn security_group(
+    w: &mut XmlWriter,
+    call: &Call,
+    g: &SecurityGroup,
+    states: &HashMap<ResourceId, PeeringState>,
+) {
     let ip_permissions = |w: &mut XmlWriter, egress: bool| {
         let name = if egress {
             "ipPermissionsEgress"
@@ -151,13 +198,19 @@ fn security_group(w: &mut XmlWriter, call: &Call, g: &SecurityGroup) {
             w.leaf_opt("fromPort", perm.from_port)
                 .leaf_opt("toPort", perm.to_port);
             let groups = perm.rules.iter().filter_map(|r| match &r.target {
-                Target::Group { group_id, user_id } => Some((r, group_id, user_id)),
+                Target::Group {
+                    group_id,
+                    user_id,
+                    peering,
+                } => Some((r, group_id, user_id, peering)),
                 Target::Cidr(_) => None,
             });
-            w.items("groups", groups, |w, (r, group_id, user_id)| {
-                w.leaf("userId", user_id)
-                    .leaf("groupId", group_id)
-                    .leaf_opt("description", r.description.as_deref());
+            w.items("groups", groups, |w, (r, group_id, user_id, peering)| {
+                w.leaf("userId", user_id).leaf("groupId", group_id);
+                if let Some(p) = peering {
+                    peered(w, p, states);
+                }
+                w.leaf_opt("description", r.description.as_deref());
             });
             let ranges = perm.rules.iter().filter_map(|r| match &r.target {
                 Target::Cidr(c) => Some((r, c)),
@@ -184,7 +237,12 @@ fn security_group(w: &mut XmlWriter, call: &Call, g: &SecurityGroup) {
 }
 
 /// The `SecurityGroupRule` shape's members.
-fn security_group_rule(w: &mut XmlWriter, call: &Call, r: &GroupRule) {
+fn security_group_rule(
+    w: &mut XmlWriter,
+    call: &Call,
+    r: &GroupRule,
+    states: &HashMap<ResourceId, PeeringState>,
+) {
     let rule = &r.rule;
     w.leaf("securityGroupRuleId", &rule.id)
         .leaf("groupId", &r.group_id)
@@ -197,9 +255,16 @@ fn security_group_rule(w: &mut XmlWriter, call: &Call, r: &GroupRule) {
         Target::Cidr(c) => {
             w.leaf("cidrIpv4", c);
         }
-        Target::Group { group_id, user_id } => {
+        Target::Group {
+            group_id,
+            user_id,
+            peering,
+        } => {
             w.node("referencedGroupInfo", |w| {
                 w.leaf("groupId", group_id).leaf("userId", user_id);
+                if let Some(p) = peering {
+                    peered(w, p, states);
+                }
             });
         }
     }
@@ -261,9 +326,15 @@ pub async fn describe_security_groups(api: &Api, call: &mut Call) -> Result<Stri
         .ec2
         .describe_security_groups(&call.scope, &ids, &names, &filters, &page)
         .await?;
+    let needed = reaches_peers(
+        groups
+            .iter()
+            .flat_map(|g| g.ingress.iter().chain(&g.egress)),
+    );
+    let states = peering_states(api, call, needed).await?;
     let mut w = call.response("DescribeSecurityGroups");
     w.items("securityGroupInfo", &groups, |w, g| {
-        security_group(w, call, g)
+        security_group(w, call, g, &states)
     });
     w.leaf_opt("nextToken", next);
     Ok(call.finish(w))
@@ -297,10 +368,12 @@ pub async fn authorize(
     }
     call.touched
         .extend(added.iter().map(|r| r.rule.id.to_string()));
+    let needed = reaches_peers(added.iter().map(|r| &r.rule));
+    let states = peering_states(api, call, needed).await?;
     let mut w = call.response(action);
     w.leaf("return", true);
     w.items("securityGroupRuleSet", &added, |w, r| {
-        security_group_rule(w, call, r)
+        security_group_rule(w, call, r, &states)
     });
     Ok(call.finish(w))
 }
@@ -347,9 +420,11 @@ pub async fn describe_security_group_rules(api: &Api, call: &mut Call) -> Result
         .ec2
         .describe_security_group_rules(&call.scope, &ids, &filters, &page)
         .await?;
+    let needed = reaches_peers(rules.iter().map(|r| &r.rule));
+    let states = peering_states(api, call, needed).await?;
     let mut w = call.response("DescribeSecurityGroupRules");
     w.items("securityGroupRuleSet", &rules, |w, r| {
-        security_group_rule(w, call, r)
+        security_group_rule(w, call, r, &states)
     });
     w.leaf_opt("nextToken", next);
     Ok(call.finish(w))

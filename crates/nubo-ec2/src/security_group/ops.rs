@@ -157,6 +157,7 @@ pub(crate) async fn create_default(
             Target::Group {
                 group_id: id.clone(),
                 user_id: scope.account.clone(),
+                peering: None,
             },
         )],
         egress: vec![allow_all_egress()?],

@@ -93,7 +93,19 @@ pub enum Target {
     Group {
         group_id: ResourceId,
         user_id: AccountId,
+        /// Set when the group is in another VPC, reached through a peering
+        /// connection (the same account's or another's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peering: Option<PeeredGroup>,
     },
+}
+
+/// Where a referenced group of a peered VPC lives, as `UserIdGroupPair`
+/// shows it (`vpcId`, `vpcPeeringConnectionId`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PeeredGroup {
+    pub vpc_id: ResourceId,
+    pub vpc_peering_connection_id: ResourceId,
 }
 
 /// A rule as a client asks for it, before it has an ID.
@@ -506,6 +518,12 @@ mod tests {
             Target::Group {
                 group_id: ResourceId::generate(ResourceKind::SecurityGroup),
                 user_id: AccountId::parse("123456789012").unwrap(),
+                peering: Some(PeeredGroup {
+                    vpc_id: ResourceId::generate(ResourceKind::Vpc),
+                    vpc_peering_connection_id: ResourceId::generate(
+                        ResourceKind::VpcPeeringConnection,
+                    ),
+                }),
             },
         ));
         let json = serde_json::to_string(&r).unwrap();

@@ -5,19 +5,20 @@
 
 use nubo_core::filter::{self, Filter, Page};
 use nubo_core::tag::MAX_TAGS_PER_RESOURCE;
-use nubo_core::{Error, ResourceId, ResourceKind, Tag, TagSet};
+use nubo_core::{AccountId, Error, ResourceId, ResourceKind, Tag, TagSet};
 use nubo_store::Tx;
 
 use super::ops::{groups_among, parse_group_id, resolve_in_tx, GroupRef};
 use super::rule::{
-    check_additions, check_text, find_rules, normalize_ports, parse_rule_cidr, Protocol, Rule,
-    RuleSpec, Target, MAX_RULES_PER_DIRECTION,
+    check_additions, check_text, find_rules, normalize_ports, parse_rule_cidr, PeeredGroup,
+    Protocol, Rule, RuleSpec, Target, MAX_RULES_PER_DIRECTION,
 };
 use super::{GroupRule, SecurityGroup};
 use crate::resource::{
     self, get_in_tx, store_err, tags_for, update_in_tx, Ec2Service, RequestScope, Versioned,
 };
 use crate::retry::with_retry;
+use crate::vpc_peering::ops::active_peering_between_in_tx;
 
 /// A referenced group as a request names it (`UserIdGroupPair`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,8 +76,10 @@ fn check_description(description: &Option<String>) -> Result<(), Error> {
     }
 }
 
-/// The target a group reference resolves to: a group of the caller's, in
-/// `owner`'s VPC (`owner` itself included), read inside `tx`.
+/// The target a group reference resolves to, read inside `tx`: a group of
+/// the caller's in `owner`'s VPC (`owner` itself included), or a group of a
+/// VPC peered with it by an active connection, the caller's or (with
+/// `UserId`) another account's.
 async fn resolve_pair(
     tx: &mut Tx,
     scope: &RequestScope,
@@ -85,9 +88,7 @@ async fn resolve_pair(
 ) -> Result<Target, Error> {
     if let Some(user) = pair.user_id.as_deref() {
         if user != scope.account.as_str() {
-            return Err(Error::invalid(format!(
-                "Referencing security groups of another account ({user}) is not supported by this Nubo installation."
-            )));
+            return resolve_peer_pair(tx, scope, owner, user, pair).await;
         }
     }
     let group_id = match (pair.group_id.as_deref(), pair.group_name.as_deref()) {
@@ -117,18 +118,78 @@ async fn resolve_pair(
             ))
         }
     };
+    let mut peering = None;
     if group_id != owner.id {
         let other: Versioned<SecurityGroup> = get_in_tx(tx, scope, &group_id).await?;
         if other.value.vpc_id != owner.vpc_id {
-            return Err(Error::invalid(format!(
-                "You have specified two resources that belong to different networks: {} is in {}, {} is in {}.",
-                owner.id, owner.vpc_id, group_id, other.value.vpc_id
-            )));
+            let pcx = active_peering_between_in_tx(
+                tx,
+                scope,
+                &owner.vpc_id,
+                &scope.account,
+                &other.value.vpc_id,
+            )
+            .await?;
+            match pcx {
+                Some(pcx) => {
+                    peering = Some(PeeredGroup {
+                        vpc_id: other.value.vpc_id.clone(),
+                        vpc_peering_connection_id: pcx,
+                    })
+                }
+                None => return Err(Error::invalid(format!(
+                    "You have specified two resources that belong to different networks: {} is in {}, {} is in {}.",
+                    owner.id, owner.vpc_id, group_id, other.value.vpc_id
+                ))),
+            }
         }
     }
     Ok(Target::Group {
         group_id,
         user_id: scope.account.clone(),
+        peering,
+    })
+}
+
+/// A reference to another account's group (`UserId` + `GroupId`): AWS
+/// answers `InvalidGroup.NotFound` unless the group exists in a VPC peered
+/// with `owner`'s by an active connection.
+async fn resolve_peer_pair(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    owner: &SecurityGroup,
+    user: &str,
+    pair: &GroupPairInput,
+) -> Result<Target, Error> {
+    let user_id = AccountId::parse(user)?;
+    let Some(id) = pair.group_id.as_deref() else {
+        return Err(Error::invalid(format!(
+            "A security group of another account ({user}) must be named by its GroupId."
+        )));
+    };
+    let group_id = parse_group_id(id)?;
+    let missing = || {
+        Error::not_found(
+            "InvalidGroup.NotFound",
+            format!("The security group '{group_id}' does not exist"),
+        )
+    };
+    let peer_scope = crate::vpc_peering::access::scope_of(scope, &user_id);
+    let other: Versioned<SecurityGroup> = match get_in_tx(tx, &peer_scope, &group_id).await {
+        Ok(g) => g,
+        Err(Error::NotFound { .. }) => return Err(missing()),
+        Err(e) => return Err(e),
+    };
+    let pcx = active_peering_between_in_tx(tx, scope, &owner.vpc_id, &user_id, &other.value.vpc_id)
+        .await?
+        .ok_or_else(missing)?;
+    Ok(Target::Group {
+        group_id,
+        user_id,
+        peering: Some(PeeredGroup {
+            vpc_id: other.value.vpc_id,
+            vpc_peering_connection_id: pcx,
+        }),
     })
 }
 

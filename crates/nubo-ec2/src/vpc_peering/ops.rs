@@ -358,3 +358,41 @@ pub(crate) async fn check_vpc_has_none(
         None => Ok(()),
     }
 }
+
+/// For security group references across VPCs: the active connection between
+/// the caller's VPC `vpc` and `peer_account`'s VPC `peer_vpc`, in either
+/// direction, if any.
+pub(crate) async fn active_peering_between_in_tx(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    vpc: &ResourceId,
+    peer_account: &AccountId,
+    peer_vpc: &ResourceId,
+) -> Result<Option<ResourceId>, Error> {
+    let connections = access::visible(&mut Reader::Tx(tx), scope, now_ms()).await?;
+    let is = |s: &PeerVpcInfo, account: &AccountId, vpc: &ResourceId| {
+        &s.owner_id == account && &s.vpc_id == vpc
+    };
+    Ok(connections
+        .into_iter()
+        .find(|c| {
+            c.state == PeeringState::Active
+                && ((is(&c.requester, &scope.account, vpc)
+                    && is(&c.accepter, peer_account, peer_vpc))
+                    || (is(&c.accepter, &scope.account, vpc)
+                        && is(&c.requester, peer_account, peer_vpc)))
+        })
+        .map(|c| c.id))
+}
+
+impl Ec2Service {
+    /// The state of every peering connection the caller sees now (for the
+    /// `peeringStatus` of security group rules that reach a peered VPC).
+    pub async fn peering_states(
+        &self,
+        scope: &RequestScope,
+    ) -> Result<std::collections::HashMap<ResourceId, PeeringState>, Error> {
+        let all = access::visible(&mut Reader::Pool(&self.store), scope, now_ms()).await?;
+        Ok(all.into_iter().map(|c| (c.id, c.state)).collect())
+    }
+}

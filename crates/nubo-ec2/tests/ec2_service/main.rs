@@ -110,6 +110,7 @@ harness::suite!(
     vpc_peering::peering_across_accounts,
     vpc_peering::failed_rejected_and_refused_requests,
     vpc_peering::pending_requests_expire_after_seven_days,
+    vpc_peering::security_groups_reference_groups_of_peered_vpcs,
 );
 
 /// The first tenant of every test.

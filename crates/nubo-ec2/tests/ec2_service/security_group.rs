@@ -105,7 +105,8 @@ pub async fn default_group_lives_and_dies_with_its_vpc(db: &TestDb) {
         ingress.target,
         Target::Group {
             group_id: default.id.clone(),
-            user_id: a.account.clone()
+            user_id: a.account.clone(),
+            peering: None,
         }
     );
     assert_eq!(default.egress.len(), 1);

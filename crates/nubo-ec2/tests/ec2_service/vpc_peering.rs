@@ -2,11 +2,16 @@
 //! cross-account lifecycles (create, accept by the accepter only, routes on
 //! both sides, delete turning them into blackholes), requests that fail
 //! (overlapping CIDRs, a missing peer VPC), reject, expiry, AWS's refusals,
-//! and tenancy (a third account sees and touches nothing).
+//! tenancy (a third account sees and touches nothing), and security group
+//! rules that reference a group of a peered VPC.
 
 use nubo_core::filter::Page;
 use nubo_core::{Error, ResourceId};
 use nubo_ec2::route_table::{RouteTable, RouteTarget};
+use nubo_ec2::security_group::ops::{CreateSecurityGroup, GroupRef};
+use nubo_ec2::security_group::rule::{PeeredGroup, Target};
+use nubo_ec2::security_group::rule_ops::{GroupPairInput, PermissionInput};
+use nubo_ec2::security_group::{GroupRule, SecurityGroup};
 use nubo_ec2::vpc::Vpc;
 use nubo_ec2::vpc_peering::ops::CreateVpcPeeringConnection;
 use nubo_ec2::vpc_peering::{PeeringState, VpcPeeringConnection};
@@ -420,4 +425,131 @@ pub async fn pending_requests_expire_after_seven_days(db: &TestDb) {
     );
     // An expired request no longer ties the VPCs.
     svc.delete_vpc(&b, &v2.id).await.unwrap();
+}
+
+async fn group(svc: &Ec2Service, s: &RequestScope, vpc: &Vpc, name: &str) -> SecurityGroup {
+    svc.create_security_group(
+        s,
+        CreateSecurityGroup {
+            name: name.into(),
+            description: name.into(),
+            vpc_id: vpc.id.clone(),
+            tag_specifications: vec![],
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Authorizes SSH from `peer` (of `user`, when given) into `into`.
+async fn allow_from(
+    svc: &Ec2Service,
+    s: &RequestScope,
+    into: &SecurityGroup,
+    user: Option<&str>,
+    peer: &ResourceId,
+) -> Result<Vec<GroupRule>, Error> {
+    svc.authorize_security_group(
+        s,
+        &GroupRef::Id(into.id.clone()),
+        false,
+        &[PermissionInput {
+            protocol: "tcp".into(),
+            from_port: Some(22),
+            to_port: Some(22),
+            cidrs: vec![],
+            groups: vec![GroupPairInput {
+                group_id: Some(peer.to_string()),
+                user_id: user.map(str::to_string),
+                ..Default::default()
+            }],
+        }],
+        &[],
+    )
+    .await
+}
+
+pub async fn security_groups_reference_groups_of_peered_vpcs(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let b = tenant(&db.store, B).await;
+    let c = tenant(&db.store, C).await;
+    let v1 = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let v2 = create_vpc(&svc, &b, "10.1.0.0/16", &[]).await;
+    let v3 = create_vpc(&svc, &a, "10.3.0.0/16", &[]).await;
+    let vc = create_vpc(&svc, &c, "10.4.0.0/16", &[]).await;
+    let g1 = group(&svc, &a, &v1, "web").await;
+    let g2 = group(&svc, &b, &v2, "db").await;
+    let g3 = group(&svc, &a, &v3, "ops").await;
+    let gc = group(&svc, &c, &vc, "other").await;
+    let not_found = |r: Result<Vec<GroupRule>, Error>| {
+        assert_err!(
+            r,
+            Error::NotFound {
+                code: "InvalidGroup.NotFound",
+                ..
+            }
+        )
+    };
+
+    // Without an active connection, another account's group does not exist
+    // for the caller, and another VPC's group of its own is in another network.
+    not_found(allow_from(&svc, &a, &g1, Some(B), &g2.id).await);
+    assert_err!(
+        allow_from(&svc, &a, &g1, None, &g3.id).await,
+        Error::InvalidParameterValue(_)
+    );
+    let cross = create(&svc, &a, &v1, &v2).await.id;
+    not_found(allow_from(&svc, &a, &g1, Some(B), &g2.id).await);
+    svc.accept_vpc_peering_connection(&b, &cross).await.unwrap();
+    let mut same = request(&v1, &v3);
+    same.peer_owner_id = None;
+    let local = svc
+        .create_vpc_peering_connection(&a, same)
+        .await
+        .unwrap()
+        .id;
+    svc.accept_vpc_peering_connection(&a, &local).await.unwrap();
+
+    let added = allow_from(&svc, &a, &g1, Some(B), &g2.id).await.unwrap();
+    assert_eq!(
+        added[0].rule.target,
+        Target::Group {
+            group_id: g2.id.clone(),
+            user_id: b.account.clone(),
+            peering: Some(PeeredGroup {
+                vpc_id: v2.id.clone(),
+                vpc_peering_connection_id: cross.clone(),
+            }),
+        }
+    );
+    // The peer may reference the requester's group the other way.
+    allow_from(&svc, &b, &g2, Some(A), &g1.id).await.unwrap();
+    let own = allow_from(&svc, &a, &g1, None, &g3.id).await.unwrap();
+    assert!(matches!(
+        &own[0].rule.target,
+        Target::Group { peering: Some(p), .. } if p.vpc_peering_connection_id == local
+    ));
+    // Unknown groups of the peer, and groups of an account that is not peered.
+    not_found(
+        allow_from(
+            &svc,
+            &a,
+            &g1,
+            Some(B),
+            &ResourceId::from_stored("sg-0123456789abcdef0"),
+        )
+        .await,
+    );
+    not_found(allow_from(&svc, &a, &g1, Some(C), &gc.id).await);
+    not_found(allow_from(&svc, &c, &gc, Some(B), &g2.id).await);
+
+    let states = svc.peering_states(&a).await.unwrap();
+    assert_eq!(states.get(&cross), Some(&PeeringState::Active));
+    svc.delete_vpc_peering_connection(&a, &cross).await.unwrap();
+    let states = svc.peering_states(&b).await.unwrap();
+    assert_eq!(states.get(&cross), Some(&PeeringState::Deleted));
+    // Once the connection is gone, new references are refused again.
+    let g4 = group(&svc, &a, &v1, "api").await;
+    not_found(allow_from(&svc, &a, &g4, Some(B), &g2.id).await);
 }
