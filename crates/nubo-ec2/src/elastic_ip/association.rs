@@ -17,6 +17,7 @@ use nubo_store::Tx;
 
 use super::{Address, AddressAssociation};
 use crate::internet_gateway::attached_to_in_tx;
+use crate::network_interface::addresses::primary_of_instance_in_tx;
 use crate::network_interface::{IpAssociation, NetworkInterface};
 use crate::resource::{
     self, decode, get_in_tx, not_found, store_err, update_in_tx, Ec2Service, RequestScope,
@@ -137,38 +138,7 @@ async fn target_interface(
     match target {
         AssociationTarget::NetworkInterface(id) => get_in_tx(tx, scope, id).await,
         AssociationTarget::Instance(instance) => {
-            let row = tx
-                .get_resource(scope.account.as_str(), instance.as_str())
-                .await
-                .map_err(store_err)?;
-            match row {
-                Some(r)
-                    if r.region == scope.region && r.kind == ResourceKind::Instance.prefix() => {}
-                _ => return Err(not_found(ResourceKind::Instance, instance.as_str())),
-            }
-            let rows = tx
-                .list_resources(
-                    scope.account.as_str(),
-                    &scope.region,
-                    ResourceKind::NetworkInterface.prefix(),
-                )
-                .await
-                .map_err(store_err)?;
-            for row in &rows {
-                let eni: Versioned<NetworkInterface> = decode(row)?;
-                let primary_of_instance = eni
-                    .value
-                    .attachment
-                    .as_ref()
-                    .is_some_and(|a| &a.instance_id == instance && a.device_index == 0);
-                if primary_of_instance {
-                    return Ok(eni);
-                }
-            }
-            Err(Error::client(
-                "InvalidInstanceID",
-                format!("The instance {instance} has no primary network interface."),
-            ))
+            primary_of_instance_in_tx(tx, scope, instance).await
         }
     }
 }

@@ -8,6 +8,7 @@
 use std::net::Ipv4Addr;
 
 use nubo_core::{Error, ResourceId, ResourceKind};
+use nubo_store::Tx;
 use rand::Rng;
 
 use super::ops::{check_count, check_distinct, check_total};
@@ -23,6 +24,47 @@ use crate::retry::with_retry;
 pub enum AssignAddresses {
     Explicit(Vec<Ipv4Addr>),
     Count(i64),
+}
+
+/// The primary interface (device index 0) of instance `instance`, which
+/// must exist in the caller's account (`InvalidInstanceID.NotFound`
+/// otherwise): what `AssociateAddress` and `CreateRoute` mean by an instance.
+pub(crate) async fn primary_of_instance_in_tx(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    instance: &ResourceId,
+) -> Result<Versioned<NetworkInterface>, Error> {
+    let row = tx
+        .get_resource(scope.account.as_str(), instance.as_str())
+        .await
+        .map_err(store_err)?;
+    match row {
+        Some(r) if r.region == scope.region && r.kind == ResourceKind::Instance.prefix() => {}
+        _ => return Err(not_found(ResourceKind::Instance, instance.as_str())),
+    }
+    let rows = tx
+        .list_resources(
+            scope.account.as_str(),
+            &scope.region,
+            ResourceKind::NetworkInterface.prefix(),
+        )
+        .await
+        .map_err(store_err)?;
+    for row in &rows {
+        let eni: Versioned<NetworkInterface> = decode(row)?;
+        let primary = eni
+            .value
+            .attachment
+            .as_ref()
+            .is_some_and(|a| &a.instance_id == instance && a.device_index == 0);
+        if primary {
+            return Ok(eni);
+        }
+    }
+    Err(Error::client(
+        "InvalidInstanceID",
+        format!("The instance {instance} has no primary network interface."),
+    ))
 }
 
 fn attachment_not_found(id: &str) -> Error {

@@ -4,7 +4,7 @@
 //! to it) and writes the target's row back in the same transaction, so a
 //! racing detach or delete of the target conflicts and re-runs.
 
-use nubo_core::{Error, ResourceId, ResourceKind};
+use nubo_core::{Error, ResourceId};
 use nubo_store::Tx;
 
 use super::{RouteTable, RouteTarget};
@@ -73,80 +73,22 @@ async fn network_interface(
 }
 
 /// An instance must exist in the caller's account and its primary interface
-/// must be in the table's VPC; the route then follows that interface.
-/// Instances do not exist yet, so this answers `InvalidInstanceID.NotFound`
-/// from a real lookup of instance rows.
+/// must be in the table's VPC; the route follows that interface, which is
+/// written back so a racing detach or termination conflicts. Instances do
+/// not exist yet, so this answers `InvalidInstanceID.NotFound` from a real
+/// lookup of instance rows.
 async fn instance(
     tx: &mut Tx,
     scope: &RequestScope,
     table: &RouteTable,
     id: &ResourceId,
 ) -> Result<(), Error> {
-    let row = tx
-        .get_resource(scope.account.as_str(), id.as_str())
-        .await
-        .map_err(crate::resource::store_err)?;
-    let row = match row {
-        Some(r) if r.region == scope.region && r.kind == ResourceKind::Instance.prefix() => r,
-        _ => return Err(crate::resource::not_found(ResourceKind::Instance, id.as_str())),
-    };
-    let children = tx
-        .list_resources(
-            scope.account.as_str(),
-            &scope.region,
-            ResourceKind::NetworkInterface.prefix(),
-        )
-        .await
-        .map_err(crate::resource::store_err)?;
-    for child in &children {
-        let eni: Versioned<crate::network_interface::NetworkInterface> =
-            crate::resource::decode(child)?;
-        let primary = eni
-            .value
-            .attachment
-            .as_ref()
-            .is_some_and(|a| &a.instance_id == id && a.device_index == 0);
-        if primary {
-            if eni.value.vpc_id != table.vpc_id {
-                return Err(Error::invalid(format!(
-                    "route table {} and instance {id} belong to different networks",
-                    table.id
-                )));
-            }
-            // Writing the instance's row back (unchanged) makes a racing
-            // termination conflict.
-            tx.update_resource(scope.account.as_str(), id.as_str(), row.generation, &row.body)
-                .await
-                .map_err(crate::resource::store_err)?;
-            return Ok(());
-        }
+    let eni = crate::network_interface::addresses::primary_of_instance_in_tx(tx, scope, id).await?;
+    if eni.value.vpc_id != table.vpc_id {
+        return Err(Error::invalid(format!(
+            "route table {} and instance {id} belong to different networks",
+            table.id
+        )));
     }
-    Err(Error::client(
-        "InvalidInstanceID",
-        format!("The instance {id} has no primary network interface."),
-    ))
-}
-
-/// A transit gateway must exist in the caller's account and have an
-/// attachment to the table's VPC; AWS answers a gateway the VPC is not (yet)
-/// attached to as it answers an unknown one. The attachment is written back,
-/// so a racing `DeleteTransitGatewayVpcAttachment` conflicts and the route
-/// cannot stay `active` after it.
-async fn transit_gateway(
-    tx: &mut Tx,
-    scope: &RequestScope,
-    table: &RouteTable,
-    id: &ResourceId,
-) -> Result<(), Error> {
-    let _gateway: Versioned<crate::transit_gateway::gateway::TransitGateway> =
-        get_in_tx(tx, scope, id).await?;
-    match crate::transit_gateway::attachment::attachment_of_vpc_in_tx(tx, scope, &table.vpc_id, id)
-        .await?
-    {
-        Some(attachment) => update_in_tx(tx, scope, &attachment).await.map(drop),
-        None => Err(crate::resource::not_found(
-            nubo_core::ResourceKind::TransitGateway,
-            id.as_str(),
-        )),
-    }
+    update_in_tx(tx, scope, &eni).await.map(drop)
 }
