@@ -358,6 +358,10 @@ def check_vpc_and_subnets(lab: Lab, s: Side) -> None:
                 x["OwnerId"]) == (s.vpc, cidr, AZ, "available", free, public, False,
                                   ec2.account_id), x
         assert tagmap(x) == lab.expected_tags(f"{s.role}-{kind}"), x
+    # The VPC's default network ACL holds both subnets.
+    [acl] = ec2("describe_network_acls", Filters=by_vpc(s.vpc))["NetworkAcls"]
+    assert acl["IsDefault"] is True and acl["OwnerId"] == ec2.account_id, acl
+    assert sorted(a["SubnetId"] for a in acl["Associations"]) == sorted([s.public, s.private]), acl
 
 
 def rule_key(p: dict):
@@ -619,15 +623,8 @@ def run_lab(lab: Lab) -> None:
 # The tests
 # --------------------------------------------------------------------------------------------
 
-# The lab needs features being built in parallel; each marker names what is still missing and
-# comes off when it lands (strict: an unexpected pass fails the run).
-NEEDS_NAT_AND_PEERING = pytest.mark.xfail(
-    strict=True, reason="NAT gateways (CreateNatGateway) and VPC peering "
-    "(CreateVpcPeeringConnection) are not served yet")
 
 
-
-@NEEDS_NAT_AND_PEERING
 def test_two_vpc_lab_with_boto3(nubo, lab_guard):
     ec2 = Ec2(nubo)
     lab = new_lab(ec2, ec2)
@@ -635,7 +632,6 @@ def test_two_vpc_lab_with_boto3(nubo, lab_guard):
     run_lab(lab)
 
 
-@NEEDS_NAT_AND_PEERING
 def test_two_vpc_lab_with_the_aws_cli(nubo, lab_guard):
     ec2 = Ec2(nubo, cli=True)
     lab = new_lab(ec2, ec2)
@@ -643,7 +639,6 @@ def test_two_vpc_lab_with_the_aws_cli(nubo, lab_guard):
     run_lab(lab)
 
 
-@NEEDS_NAT_AND_PEERING
 def test_two_vpc_lab_across_two_accounts(nubo, needs_own_server, lab_guard):
     owner_one = nubo.new_account()
     owner_two = nubo.new_account()
@@ -677,7 +672,6 @@ def test_two_vpc_lab_across_two_accounts(nubo, needs_own_server, lab_guard):
     check_nothing_left(lab)
 
 
-@NEEDS_NAT_AND_PEERING
 def test_lab_dependency_order_and_blackholes(nubo, lab_guard):
     ec2 = Ec2(nubo)
     lab = new_lab(ec2, ec2)
