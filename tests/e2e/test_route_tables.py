@@ -525,9 +525,8 @@ def test_routes_to_an_internet_gateway(ec2, make_vpc, make_table, make_igw):
                  DestinationCidrBlock="0.0.0.0/0", GatewayId="local")
     expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
                  DestinationCidrBlock="0.0.0.0/33", GatewayId=igw_id)
-    err = expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
-                       DestinationCidrBlock="172.16.0.0/12", NatGatewayId="nat-0123456789abcdef0")
-    assert "not supported" in str(err)
+    expect_error("InvalidNatGatewayID.NotFound", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="172.16.0.0/12", NatGatewayId="nat-0123456789abcdef0")
     expect_error("InvalidRouteTableID.NotFound", ec2.create_route, RouteTableId=MISSING_RTB,
                  DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
 
