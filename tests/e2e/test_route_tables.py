@@ -279,7 +279,9 @@ def test_other_accounts_tables_are_not_found(nubo, ec2, account, make_vpc, make_
     table_id = make_table(vpc_id)["RouteTableId"]
     assoc_id = ec2.associate_route_table(RouteTableId=table_id, SubnetId=subnet_id)["AssociationId"]
     theirs = nubo.client("ec2", account.creds)
-    assert table_ids(theirs) == set()
+    # They see their own default VPC's main table, nothing of ours.
+    assert table_id not in table_ids(theirs)
+    assert table_ids(theirs, {"Name": "vpc-id", "Values": [vpc_id]}) == set()
     expect_error("InvalidRouteTableID.NotFound", theirs.describe_route_tables,
                  RouteTableIds=[table_id])
     expect_error("InvalidRouteTableID.NotFound", theirs.delete_route_table, RouteTableId=table_id)
@@ -441,7 +443,9 @@ def test_other_accounts_gateways_are_not_found(nubo, ec2, account, make_vpc, mak
     vpc_id = make_vpc("10.216.0.0/16")["VpcId"]
     igw_id = make_igw()
     theirs = nubo.client("ec2", account.creds)
-    assert igw_ids(theirs) == set()
+    # They see their own default VPC's gateway, nothing of ours.
+    assert igw_id not in igw_ids(theirs)
+    assert igw_ids(theirs, {"Name": "internet-gateway-id", "Values": [igw_id]}) == set()
     expect_error("InvalidInternetGatewayID.NotFound", theirs.describe_internet_gateways,
                  InternetGatewayIds=[igw_id])
     expect_error("InvalidInternetGatewayID.NotFound", theirs.delete_internet_gateway,

@@ -301,8 +301,11 @@ def test_pagination_over_twelve_subnets(nubo, account):
             created.append(ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.138.{i}.0/24")
                            ["Subnet"]["SubnetId"])
         seen, pages, token = [], 0, None
+        mine = [{"Name": "vpc-id", "Values": [vpc_id]}]
         while True:
-            page = ec2.describe_subnets(MaxResults=5, **({"NextToken": token} if token else {}))
+            # The account's default VPC has subnets of its own; page over this VPC's.
+            page = ec2.describe_subnets(MaxResults=5, Filters=mine,
+                                        **({"NextToken": token} if token else {}))
             pages += 1
             assert len(page["Subnets"]) <= 5
             seen += [s["SubnetId"] for s in page["Subnets"]]
@@ -313,7 +316,8 @@ def test_pagination_over_twelve_subnets(nubo, account):
         assert sorted(seen) == sorted(created) and len(seen) == 12
         assert pages == 3
         paginated = set()
-        for page in ec2.get_paginator("describe_subnets").paginate(PaginationConfig={"PageSize": 5}):
+        for page in ec2.get_paginator("describe_subnets").paginate(
+                Filters=mine, PaginationConfig={"PageSize": 5}):
             paginated |= {s["SubnetId"] for s in page["Subnets"]}
         assert paginated == set(created)
         for value in ("4", "1001"):

@@ -126,6 +126,59 @@ pub(crate) async fn check_vpc_has_none(
     }
 }
 
+/// Inserts a new, detached gateway inside the caller's transaction.
+/// `CreateInternetGateway` and the default VPC both go through here.
+pub(crate) async fn insert_in_tx(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    tags: TagSet,
+) -> Result<InternetGateway, Error> {
+    let gateway = InternetGateway {
+        id: ResourceId::generate(ResourceKind::InternetGateway),
+        owner_id: scope.account.clone(),
+        vpc_id: None,
+        tags,
+    };
+    tx.insert_resource(&new_row(scope, &gateway)?)
+        .await
+        .map_err(store_err)?;
+    Ok(gateway)
+}
+
+/// Attaches gateway `id` to VPC `vpc_id` inside the caller's transaction,
+/// writing both back. `AttachInternetGateway` and the default VPC both go
+/// through here.
+pub(crate) async fn attach_in_tx(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    id: &ResourceId,
+    vpc_id: &ResourceId,
+) -> Result<(), Error> {
+    let mut gateway: Versioned<InternetGateway> = get_in_tx(tx, scope, id).await?;
+    let vpc: Versioned<Vpc> = get_in_tx(tx, scope, vpc_id).await?;
+    if let Some(current) = &gateway.value.vpc_id {
+        return Err(Error::client(
+            "Resource.AlreadyAssociated",
+            format!("resource {id} is already attached to network {current}"),
+        ));
+    }
+    if let Some(other) = attached_to_in_tx(tx, scope, vpc_id).await? {
+        return Err(Error::client(
+            "Resource.AlreadyAssociated",
+            format!(
+                "network {vpc_id} already has an internet gateway attached ({})",
+                other.id
+            ),
+        ));
+    }
+    gateway.value.vpc_id = Some(vpc_id.clone());
+    update_in_tx(tx, scope, &gateway).await?;
+    update_in_tx(tx, scope, &vpc).await?;
+    // Routes left to this gateway in the VPC's tables carry traffic again.
+    set_target_routes_in_tx(tx, scope, vpc_id, id, RouteState::Active).await?;
+    Ok(())
+}
+
 impl Ec2Service {
     pub async fn create_internet_gateway(
         &self,
@@ -167,16 +220,8 @@ impl Ec2Service {
         tag_specifications: &[(String, Vec<Tag>)],
     ) -> Result<InternetGateway, Error> {
         let tags = tags_for(ResourceKind::InternetGateway, tag_specifications)?;
-        let gateway = InternetGateway {
-            id: ResourceId::generate(ResourceKind::InternetGateway),
-            owner_id: scope.account.clone(),
-            vpc_id: None,
-            tags,
-        };
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        tx.insert_resource(&new_row(scope, &gateway)?)
-            .await
-            .map_err(store_err)?;
+        let gateway = insert_in_tx(&mut tx, scope, tags).await?;
         resource::commit(tx, scope, &[gateway.id.as_str()]).await?;
         Ok(gateway)
     }
@@ -221,28 +266,7 @@ impl Ec2Service {
         vpc_id: &ResourceId,
     ) -> Result<(), Error> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        let mut gateway: Versioned<InternetGateway> = get_in_tx(&mut tx, scope, id).await?;
-        let vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, vpc_id).await?;
-        if let Some(current) = &gateway.value.vpc_id {
-            return Err(Error::client(
-                "Resource.AlreadyAssociated",
-                format!("resource {id} is already attached to network {current}"),
-            ));
-        }
-        if let Some(other) = attached_to_in_tx(&mut tx, scope, vpc_id).await? {
-            return Err(Error::client(
-                "Resource.AlreadyAssociated",
-                format!(
-                    "network {vpc_id} already has an internet gateway attached ({})",
-                    other.id
-                ),
-            ));
-        }
-        gateway.value.vpc_id = Some(vpc_id.clone());
-        update_in_tx(&mut tx, scope, &gateway).await?;
-        update_in_tx(&mut tx, scope, &vpc).await?;
-        // Routes left to this gateway in the VPC's tables carry traffic again.
-        set_target_routes_in_tx(&mut tx, scope, vpc_id, id, RouteState::Active).await?;
+        attach_in_tx(&mut tx, scope, id, vpc_id).await?;
         resource::commit(tx, scope, &[id.as_str(), vpc_id.as_str()]).await
     }
 

@@ -4,6 +4,7 @@
 //! state to the store in one transaction per call, and returns domain values
 //! that the API edge renders. It never sees HTTP or XML.
 
+pub mod default_vpc;
 pub mod elastic_ip;
 pub mod internet_gateway;
 pub mod ipam;

@@ -159,15 +159,17 @@ pub fn zones(config: &[RegionConfig], region: &str) -> Vec<AvailabilityZone> {
         .collect()
 }
 
-/// The account attributes `DescribeAccountAttributes` knows, with their values.
-pub fn account_attributes() -> Vec<(&'static str, Vec<&'static str>)> {
+/// The account attributes `DescribeAccountAttributes` knows, with their
+/// values; `default_vpc` is the account's default VPC in the region, if any.
+pub fn account_attributes(default_vpc: Option<&str>) -> Vec<(&'static str, Vec<String>)> {
+    let one = |v: &str| vec![v.to_string()];
     vec![
-        ("supported-platforms", vec!["VPC"]),
-        ("default-vpc", vec!["none"]),
-        ("max-instances", vec!["20"]),
-        ("vpc-max-security-groups-per-interface", vec!["5"]),
-        ("max-elastic-ips", vec!["5"]),
-        ("vpc-max-elastic-ips", vec!["5"]),
+        ("supported-platforms", one("VPC")),
+        ("default-vpc", one(default_vpc.unwrap_or("none"))),
+        ("max-instances", one("20")),
+        ("vpc-max-security-groups-per-interface", one("5")),
+        ("max-elastic-ips", one("5")),
+        ("vpc-max-elastic-ips", one("5")),
     ]
 }
 

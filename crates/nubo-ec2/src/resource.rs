@@ -91,6 +91,10 @@ pub struct Ec2Service {
     pub(crate) store: Store,
     pub(crate) regions: Vec<RegionConfig>,
     pub(crate) limits: Limits,
+    /// Whether accounts get a default VPC per region (see [`crate::default_vpc`]).
+    pub(crate) default_vpc: bool,
+    /// The (account, region) pairs known to be provisioned already.
+    pub(crate) provisioned: crate::default_vpc::ProvisionedCache,
 }
 
 impl Ec2Service {
@@ -99,7 +103,15 @@ impl Ec2Service {
             store,
             regions,
             limits,
+            default_vpc: false,
+            provisioned: Default::default(),
         }
+    }
+
+    /// Turns lazy default-VPC provisioning on or off (off unless asked for).
+    pub fn with_default_vpc(mut self, enabled: bool) -> Self {
+        self.default_vpc = enabled;
+        self
     }
 
     pub fn regions(&self) -> &[RegionConfig] {

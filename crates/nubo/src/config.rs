@@ -40,6 +40,14 @@ struct FileConfig {
     admin: Option<AdminConfig>,
     limits: Option<LimitsConfig>,
     network: Option<NetworkConfig>,
+    ec2: Option<Ec2Config>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ec2Config {
+    /// Whether every account gets a default VPC per region (default: true).
+    default_vpc: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +85,9 @@ pub struct Config {
     pub admin_name: String,
     pub admin: FixedIdentity,
     pub limits: Limits,
+    /// `[ec2] default_vpc` / `NUBO_DEFAULT_VPC`: accounts get a default VPC
+    /// per region, as on AWS.
+    pub default_vpc: bool,
 }
 
 impl Config {
@@ -134,7 +145,12 @@ impl Config {
         if let Some(pool) = file.network.and_then(|n| n.public_pool) {
             limits.public_pool = parse_public_pool(&pool)?;
         }
+        let default_vpc = match env("NUBO_DEFAULT_VPC") {
+            Some(v) => parse_bool("NUBO_DEFAULT_VPC", &v)?,
+            None => file.ec2.and_then(|e| e.default_vpc).unwrap_or(true),
+        };
         Ok(Config {
+            default_vpc,
             master_key_file: file
                 .master_key_file
                 .unwrap_or_else(|| data_dir.join("master.key")),
@@ -164,6 +180,15 @@ impl Config {
                 .with_context(|| format!("securing {}", self.data_dir.display()))?;
         }
         Ok(())
+    }
+}
+
+/// Parses a boolean setting from the environment (`true`/`false`, `1`/`0`).
+fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => anyhow::bail!("{name} must be true or false, not '{value}'"),
     }
 }
 
@@ -210,5 +235,15 @@ mod tests {
             toml::from_str("[network]\npublic_pool = [\"198.51.100.0/24\"]\n").unwrap();
         assert!(file.network.is_some());
         assert!(toml::from_str::<FileConfig>("[network]\npool = []\n").is_err());
+    }
+
+    #[test]
+    fn default_vpc_setting_parses() {
+        let file: FileConfig = toml::from_str("[ec2]\ndefault_vpc = false\n").unwrap();
+        assert_eq!(file.ec2.and_then(|e| e.default_vpc), Some(false));
+        assert!(toml::from_str::<FileConfig>("[ec2]\ndefault = 1\n").is_err());
+        assert!(parse_bool("X", "TRUE").unwrap());
+        assert!(!parse_bool("X", "0").unwrap());
+        assert!(parse_bool("X", "maybe").is_err());
     }
 }

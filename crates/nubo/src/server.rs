@@ -140,7 +140,8 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
-    let ec2 = Ec2Service::new(store.clone(), config.regions.clone(), config.limits.clone());
+    let ec2 = Ec2Service::new(store.clone(), config.regions.clone(), config.limits.clone())
+        .with_default_vpc(config.default_vpc);
     let api = Arc::new(Api {
         store,
         iam,

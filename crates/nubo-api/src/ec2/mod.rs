@@ -49,6 +49,7 @@ ec2_actions!(
     DescribeAvailabilityZones,
     DescribeAccountAttributes,
     CreateVpc,
+    CreateDefaultVpc,
     DescribeVpcs,
     DeleteVpc,
     ModifyVpcAttribute,
@@ -171,6 +172,7 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             "InstanceTenancy",
             "AmazonProvidedIpv6CidrBlock",
         ],
+        Ec2Action::CreateDefaultVpc => &[],
         Ec2Action::DescribeVpcs => &["Filter", "VpcId", "NextToken", "MaxResults"],
         Ec2Action::DeleteVpc => &["VpcId"],
         Ec2Action::ModifyVpcAttribute => &[
@@ -504,7 +506,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         Ok(vec![call.ec2_arn("vpc", call.params.required("VpcId")?)])
     };
     match action {
-        Ec2Action::CreateVpc => Ok(vec![call.ec2_arn("vpc", "*")]),
+        Ec2Action::CreateVpc | Ec2Action::CreateDefaultVpc => Ok(vec![call.ec2_arn("vpc", "*")]),
         Ec2Action::DeleteVpc
         | Ec2Action::ModifyVpcAttribute
         | Ec2Action::DescribeVpcAttribute
@@ -728,6 +730,8 @@ pub async fn handle(api: &Api, call: &mut Call, action: Ec2Action) -> Result<Str
     let arns = target_arns(call, action)?;
     call.authorize(api, &format!("ec2:{}", action.name()), &arns)
         .await?;
+    // The account's default VPC exists from its first EC2 call in a region.
+    api.ec2.ensure_default_vpc(&call.scope).await?;
     let result = run(api, call, action).await;
     // A dry run validates exactly as a real call does: mutating operations
     // roll back at their commit point and answer `DryRunOperation` themselves;
@@ -744,8 +748,11 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::DescribeAvailabilityZones => {
             region::describe_availability_zones(api, call).await
         }
-        Ec2Action::DescribeAccountAttributes => region::describe_account_attributes(call).await,
+        Ec2Action::DescribeAccountAttributes => {
+            region::describe_account_attributes(api, call).await
+        }
         Ec2Action::CreateVpc => vpc::create_vpc(api, call).await,
+        Ec2Action::CreateDefaultVpc => vpc::create_default_vpc(api, call).await,
         Ec2Action::DescribeVpcs => vpc::describe_vpcs(api, call).await,
         Ec2Action::DeleteVpc => vpc::delete_vpc(api, call).await,
         Ec2Action::ModifyVpcAttribute => vpc::modify_vpc_attribute(api, call).await,

@@ -64,9 +64,10 @@ pub async fn describe_availability_zones(api: &Api, call: &mut Call) -> Result<S
     Ok(call.finish(w))
 }
 
-pub async fn describe_account_attributes(call: &mut Call) -> Result<String, Error> {
+pub async fn describe_account_attributes(api: &Api, call: &mut Call) -> Result<String, Error> {
     let names = call.params.list("AttributeName")?;
-    let mut all = account_attributes();
+    let default_vpc = api.ec2.default_vpc_id(&call.scope).await?;
+    let mut all = account_attributes(default_vpc.as_ref().map(|id| id.as_str()));
     if let Some(unknown) = names.iter().find(|n| !all.iter().any(|(a, _)| a == n)) {
         return Err(Error::invalid(format!(
             "Value ({unknown}) for parameter attributeName is invalid. Unknown attribute."

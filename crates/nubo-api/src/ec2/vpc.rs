@@ -32,6 +32,15 @@ pub async fn create_vpc(api: &Api, call: &mut Call) -> Result<String, Error> {
     Ok(call.finish(w))
 }
 
+/// `CreateDefaultVpc`: a new default VPC when the account has none here.
+pub async fn create_default_vpc(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let vpc = api.ec2.create_default_vpc(&call.scope).await?;
+    call.touched.push(vpc.id.to_string());
+    let mut w = call.response("CreateDefaultVpc");
+    w.node("vpc", |w| render::vpc(w, &vpc));
+    Ok(call.finish(w))
+}
+
 pub async fn describe_vpcs(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
     let ids = p

@@ -119,6 +119,29 @@ pub(crate) async fn set_target_routes_in_tx(
     Ok(())
 }
 
+/// `CreateRoute` (`replace` false) or `ReplaceRoute` inside the caller's
+/// transaction; the API actions and the default VPC's route to its internet
+/// gateway both go through here.
+pub(crate) async fn write_route_in_tx(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    table_id: &ResourceId,
+    destination: Ipv4Cidr,
+    target: &RouteTarget,
+    replace: bool,
+) -> Result<(), Error> {
+    let mut table: Versioned<RouteTable> = get_in_tx(tx, scope, table_id).await?;
+    // Checks the target and writes its row back, so a racing detach or
+    // delete of it conflicts and re-runs.
+    check_target_in_tx(tx, scope, &table.value, target).await?;
+    if replace {
+        table.value.replace_route(destination, target.clone())?;
+    } else {
+        table.value.add_route(destination, target.clone())?;
+    }
+    update_in_tx(tx, scope, &table).await.map(drop)
+}
+
 impl Ec2Service {
     pub async fn create_route(
         &self,
@@ -159,16 +182,7 @@ impl Ec2Service {
         replace: bool,
     ) -> Result<(), Error> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        let mut table: Versioned<RouteTable> = get_in_tx(&mut tx, scope, table_id).await?;
-        // Checks the target and writes its row back, so a racing detach or
-        // delete of it conflicts and re-runs.
-        check_target_in_tx(&mut tx, scope, &table.value, target).await?;
-        if replace {
-            table.value.replace_route(destination, target.clone())?;
-        } else {
-            table.value.add_route(destination, target.clone())?;
-        }
-        update_in_tx(&mut tx, scope, &table).await?;
+        write_route_in_tx(&mut tx, scope, table_id, destination, target, replace).await?;
         let mut touched = vec![table_id.as_str()];
         touched.extend(target.target_id().map(|id| id.as_str()));
         resource::commit(tx, scope, &touched).await

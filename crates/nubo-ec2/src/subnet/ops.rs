@@ -133,6 +133,54 @@ pub(crate) async fn subnets_of(
         .collect()
 }
 
+/// A new subnet of `vpc_id` in `zone`, as `CreateSubnet` (and the default
+/// VPC) make it.
+pub(crate) fn new_subnet(
+    scope: &RequestScope,
+    vpc_id: &ResourceId,
+    cidr: Ipv4Cidr,
+    zone: AvailabilityZone,
+    tags: nubo_core::TagSet,
+) -> Subnet {
+    let id = ResourceId::generate(ResourceKind::Subnet);
+    Subnet {
+        arn: format!("arn:aws:ec2:{}:{}:subnet/{id}", scope.region, scope.account),
+        id,
+        vpc_id: vpc_id.clone(),
+        owner_id: scope.account.clone(),
+        cidr_block: cidr,
+        availability_zone: zone.name,
+        availability_zone_id: zone.id,
+        state: SubnetState::Available,
+        default_for_az: false,
+        map_public_ip_on_launch: false,
+        allocations: Vec::new(),
+        tags,
+    }
+}
+
+/// Inserts `subnet` inside the caller's transaction: checks its block
+/// against its VPC and siblings, writes the VPC back and associates the
+/// subnet with the VPC's default network ACL. `CreateSubnet` and the default
+/// VPC both go through here.
+pub(crate) async fn insert_subnet_in_tx(
+    tx: &mut nubo_store::Tx,
+    scope: &RequestScope,
+    subnet: &Subnet,
+) -> Result<(), Error> {
+    let vpc: Versioned<Vpc> = get_in_tx(tx, scope, &subnet.vpc_id).await?;
+    let siblings = subnets_of(tx, scope, &subnet.vpc_id).await?;
+    check_subnet_cidr(&vpc.value, &siblings, &subnet.cidr_block)?;
+    // Writing the VPC back bumps its generation, so a concurrent sibling
+    // create, CIDR disassociation or VPC delete conflicts and re-runs
+    // from a fresh read instead of missing this subnet.
+    update_in_tx(tx, scope, &vpc).await?;
+    tx.insert_resource(&new_row(scope, subnet)?)
+        .await
+        .map_err(store_err)?;
+    crate::network_acl::ops::associate_with_default(tx, scope, &vpc.value.id, &subnet.id).await
+}
+
 impl Ec2Service {
     pub async fn create_subnet(
         &self,
@@ -168,34 +216,9 @@ impl Ec2Service {
             input.availability_zone_id.as_deref(),
         )?;
         let tags = tags_for(ResourceKind::Subnet, &input.tag_specifications)?;
+        let subnet = new_subnet(scope, &input.vpc_id, cidr, zone, tags);
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        let vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, &input.vpc_id).await?;
-        let siblings = subnets_of(&mut tx, scope, &input.vpc_id).await?;
-        check_subnet_cidr(&vpc.value, &siblings, &cidr)?;
-        let id = ResourceId::generate(ResourceKind::Subnet);
-        let subnet = Subnet {
-            arn: format!("arn:aws:ec2:{}:{}:subnet/{id}", scope.region, scope.account),
-            id,
-            vpc_id: input.vpc_id.clone(),
-            owner_id: scope.account.clone(),
-            cidr_block: cidr,
-            availability_zone: zone.name,
-            availability_zone_id: zone.id,
-            state: SubnetState::Available,
-            default_for_az: false,
-            map_public_ip_on_launch: false,
-            allocations: Vec::new(),
-            tags,
-        };
-        // Writing the VPC back bumps its generation, so a concurrent sibling
-        // create, CIDR disassociation or VPC delete conflicts and re-runs
-        // from a fresh read instead of missing this subnet.
-        update_in_tx(&mut tx, scope, &vpc).await?;
-        tx.insert_resource(&new_row(scope, &subnet)?)
-            .await
-            .map_err(store_err)?;
-        crate::network_acl::ops::associate_with_default(&mut tx, scope, &vpc.value.id, &subnet.id)
-            .await?;
+        insert_subnet_in_tx(&mut tx, scope, &subnet).await?;
         crate::resource::commit(tx, scope, &[subnet.id.as_str()]).await?;
         Ok(subnet)
     }

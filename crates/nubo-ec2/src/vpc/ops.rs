@@ -1,7 +1,8 @@
 //! `CreateVpc`, `DescribeVpcs`, `DeleteVpc` and the VPC attributes.
 
 use nubo_core::filter::{self, Filter, Page};
-use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind, Tag};
+use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind, Tag, TagSet};
+use nubo_store::Tx;
 
 use super::{CidrAssociation, CidrState, Vpc, VpcState};
 use crate::resource::{
@@ -90,7 +91,63 @@ pub fn parse_vpc_id(text: &str) -> Result<ResourceId, Error> {
     ResourceId::parse(text, ResourceKind::Vpc, "InvalidVpcID.Malformed")
 }
 
+/// A new VPC with one primary block, as `CreateVpc` (and the default VPC)
+/// make it.
+pub(crate) fn new_vpc(scope: &RequestScope, cidr: Ipv4Cidr, tenancy: String, tags: TagSet) -> Vpc {
+    Vpc {
+        id: ResourceId::generate(ResourceKind::Vpc),
+        owner_id: scope.account.clone(),
+        cidr_block: cidr,
+        cidr_associations: vec![CidrAssociation {
+            association_id: ResourceId::generate(ResourceKind::VpcCidrAssociation).to_string(),
+            cidr_block: cidr,
+            state: CidrState::Associated,
+        }],
+        state: VpcState::Available,
+        dhcp_options_id: "default".into(),
+        instance_tenancy: tenancy,
+        is_default: false,
+        enable_dns_support: true,
+        enable_dns_hostnames: false,
+        enable_network_address_usage_metrics: false,
+        tags,
+    }
+}
+
 impl Ec2Service {
+    /// Inserts `vpc` with its default security group, main route table and
+    /// default network ACL inside the caller's transaction, after checking
+    /// the account's VPC quota; returns the main route table. `CreateVpc` and
+    /// the default VPC both go through here.
+    pub(crate) async fn insert_vpc_in_tx(
+        &self,
+        tx: &mut Tx,
+        scope: &RequestScope,
+        vpc: &Vpc,
+    ) -> Result<crate::route_table::RouteTable, Error> {
+        let count = tx
+            .count_resources(
+                scope.account.as_str(),
+                &scope.region,
+                ResourceKind::Vpc.prefix(),
+            )
+            .await
+            .map_err(store_err)?;
+        if count as usize >= self.limits.vpcs_per_region {
+            return Err(Error::LimitExceeded {
+                code: "VpcLimitExceeded",
+                message: "The maximum number of VPCs has been reached.".into(),
+            });
+        }
+        tx.insert_resource(&new_row(scope, vpc)?)
+            .await
+            .map_err(store_err)?;
+        crate::security_group::ops::create_default(tx, scope, vpc).await?;
+        let main = crate::route_table::ops::create_main(tx, scope, vpc).await?;
+        crate::network_acl::ops::create_default(tx, scope, vpc).await?;
+        Ok(main)
+    }
+
     pub(crate) async fn create_vpc_once(
         &self,
         scope: &RequestScope,
@@ -109,45 +166,9 @@ impl Ec2Service {
             )));
         }
         let tags = tags_for(ResourceKind::Vpc, &input.tag_specifications)?;
-        let vpc = Vpc {
-            id: ResourceId::generate(ResourceKind::Vpc),
-            owner_id: scope.account.clone(),
-            cidr_block: cidr,
-            cidr_associations: vec![CidrAssociation {
-                association_id: ResourceId::generate(ResourceKind::VpcCidrAssociation).to_string(),
-                cidr_block: cidr,
-                state: CidrState::Associated,
-            }],
-            state: VpcState::Available,
-            dhcp_options_id: "default".into(),
-            instance_tenancy: tenancy,
-            is_default: false,
-            enable_dns_support: true,
-            enable_dns_hostnames: false,
-            enable_network_address_usage_metrics: false,
-            tags,
-        };
+        let vpc = new_vpc(scope, cidr, tenancy, tags);
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        let count = tx
-            .count_resources(
-                scope.account.as_str(),
-                &scope.region,
-                ResourceKind::Vpc.prefix(),
-            )
-            .await
-            .map_err(store_err)?;
-        if count as usize >= self.limits.vpcs_per_region {
-            return Err(Error::LimitExceeded {
-                code: "VpcLimitExceeded",
-                message: "The maximum number of VPCs has been reached.".into(),
-            });
-        }
-        tx.insert_resource(&new_row(scope, &vpc)?)
-            .await
-            .map_err(store_err)?;
-        crate::security_group::ops::create_default(&mut tx, scope, &vpc).await?;
-        crate::route_table::ops::create_main(&mut tx, scope, &vpc).await?;
-        crate::network_acl::ops::create_default(&mut tx, scope, &vpc).await?;
+        self.insert_vpc_in_tx(&mut tx, scope, &vpc).await?;
         crate::resource::commit(tx, scope, &[vpc.id.as_str()]).await?;
         Ok(vpc)
     }

@@ -6,6 +6,7 @@
 
 mod cidr;
 mod concurrency;
+mod default_vpc;
 mod describe;
 mod dry_run;
 mod elastic_ip;
@@ -31,6 +32,10 @@ use nubo_ec2::{Ec2Service, Limits, RegionConfig, RequestScope};
 use nubo_store::{AccountRow, Store};
 
 harness::suite!(
+    default_vpc::default_vpc_is_built_like_aws,
+    default_vpc::deleted_default_vpc_stays_deleted_until_created_again,
+    default_vpc::racing_first_calls_provision_once,
+    default_vpc::default_vpc_counts_against_the_quota_and_can_be_off,
     vpc::create_describe_delete,
     vpc::invalid_create_input_is_refused_and_changes_nothing,
     vpc::vpc_limit_per_account_and_region,
