@@ -92,3 +92,27 @@ async fn instance(
     }
     update_in_tx(tx, scope, &eni).await.map(drop)
 }
+
+/// A transit gateway must exist in the caller's account and have an
+/// attachment to the table's VPC; AWS answers a gateway the VPC is not (yet)
+/// attached to as it answers an unknown one. The attachment is written back,
+/// so a racing `DeleteTransitGatewayVpcAttachment` conflicts and the route
+/// cannot stay `active` after it.
+async fn transit_gateway(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    table: &RouteTable,
+    id: &ResourceId,
+) -> Result<(), Error> {
+    let _gateway: Versioned<crate::transit_gateway::gateway::TransitGateway> =
+        get_in_tx(tx, scope, id).await?;
+    match crate::transit_gateway::attachment::attachment_of_vpc_in_tx(tx, scope, &table.vpc_id, id)
+        .await?
+    {
+        Some(attachment) => update_in_tx(tx, scope, &attachment).await.map(drop),
+        None => Err(crate::resource::not_found(
+            nubo_core::ResourceKind::TransitGateway,
+            id.as_str(),
+        )),
+    }
+}
