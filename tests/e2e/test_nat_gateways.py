@@ -10,7 +10,7 @@ import ipaddress
 import re
 
 import pytest
-from conftest import AwsCliError, expect_error
+from conftest import AwsCliError, allow, expect_error, policy_doc
 
 NAT_ID = re.compile(r"^nat-[0-9a-f]{17}$")
 MISSING_NAT = "nat-0123456789abcdef0"
@@ -331,3 +331,21 @@ def test_routes_to_interfaces_and_instances(ec2, make_network, cleanup):
     assert (route["NetworkInterfaceId"], route["State"]) == (eni, "active")
     ec2.delete_network_interface(NetworkInterfaceId=eni)
     assert route_to(ec2, rtb, "192.168.0.0/16")["State"] == "blackhole"
+
+
+def test_iam_policies_see_nat_gateway_arns(nubo, ec2, make_network, make_nat):
+    net = make_network("10.8.0.0/16", gateway=False)
+    allowed = make_nat(SubnetId=net["subnet"], ConnectivityType="private")["NatGatewayId"]
+    other = make_nat(SubnetId=net["subnet"], ConnectivityType="private")["NatGatewayId"]
+    arn = f"arn:aws:ec2:us-east-1:{nubo.admin.account_id}:natgateway/{allowed}"
+    user = nubo.make_user(policy_doc(allow("ec2:DescribeNatGateways"),
+                                     allow("ec2:DeleteNatGateway", arn)))
+    client = nubo.client("ec2", user.creds)
+    assert {allowed, other} <= nat_ids(client)
+    expect_error("UnauthorizedOperation", client.delete_nat_gateway, NatGatewayId=other,
+                 status=403)
+    expect_error("UnauthorizedOperation", client.create_nat_gateway, SubnetId=net["subnet"],
+                 ConnectivityType="private", status=403)
+    client.delete_nat_gateway(NatGatewayId=allowed)
+    assert describe_nat(ec2, allowed)["State"] == "deleted"
+    assert describe_nat(ec2, other)["State"] == "available"

@@ -111,6 +111,7 @@ harness::suite!(
     nat_gateway::addresses_associate_with_interfaces,
     nat_gateway::routes_to_interfaces_and_instances,
     nat_gateway::nat_create_racing_gateway_detach,
+    nat_gateway::association_racing_gateway_detach,
     vpc_peering::peering_within_one_account,
     vpc_peering::peering_across_accounts,
     vpc_peering::failed_rejected_and_refused_requests,

@@ -891,3 +891,47 @@ pub async fn nat_create_racing_gateway_detach(db: &TestDb) {
         first.release_public_address(&a, &ip.id).await.unwrap();
     }
 }
+
+/// `AssociateAddress` racing `DetachInternetGateway` on two replicas: one of
+/// them wins, never both (a mapped address behind a VPC without a gateway).
+pub async fn association_racing_gateway_detach(db: &TestDb) {
+    let first = service(&db.store, Limits::default());
+    let second = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    for round in 0..4 {
+        let n = net(&first, &a, &format!("10.{round}.0.0/16"), true).await;
+        let igw = n.igw.clone().unwrap();
+        let nic = first
+            .create_network_interface(
+                &a,
+                CreateNetworkInterface {
+                    subnet_id: Some(n.subnet.id.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let ip = eip(&first, &a).await;
+        let input = associate(&ip, &nic.id);
+        let (associated, detached) = tokio::join!(
+            first.associate_address(&a, &input),
+            second.detach_internet_gateway(&a, &igw, &n.vpc.id)
+        );
+        let mapped = address(&first, &a, &ip.id).await.association;
+        match (associated, detached) {
+            (Ok(id), Err(Error::DependencyViolation(_))) => {
+                assert_eq!(mapped.map(|m| m.id), Some(id));
+            }
+            (
+                Err(Error::Client {
+                    code: "Gateway.NotAttached",
+                    ..
+                }),
+                Ok(()),
+            ) => assert_eq!(mapped, None),
+            other => panic!("round {round}: {other:?}"),
+        }
+        first.delete_network_interface(&a, &nic.id).await.unwrap();
+        first.release_public_address(&a, &ip.id).await.unwrap();
+    }
+}
