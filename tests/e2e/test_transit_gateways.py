@@ -237,3 +237,249 @@ def test_cli_and_tenancy(nubo, ec2, make_tgw, account):
                      TransitGatewayId=tgw_id)
     finally:
         nubo.aws("ec2", "delete-transit-gateway", "--transit-gateway-id", tgw_id)
+
+
+def link_ids(items) -> list:
+    return sorted(i["TransitGatewayAttachmentId"] for i in items)
+
+
+def test_route_tables_associations_and_propagations(ec2, make_tgw, make_vpc, make_subnet,
+                                                    make_attachment, make_tgw_table):
+    tgw = make_tgw()
+    tgw_id = tgw["TransitGatewayId"]
+    default = tgw["Options"]["AssociationDefaultRouteTableId"]
+    vpc_id = make_vpc("10.50.0.0/16")["VpcId"]
+    att_id = make_attachment(tgw_id, vpc_id, [make_subnet(vpc_id, "10.50.1.0/24")])[
+        "TransitGatewayAttachmentId"]
+
+    table = make_tgw_table(tgw_id, TagSpecifications=[
+        {"ResourceType": "transit-gateway-route-table", "Tags": [{"Key": "Name", "Value": "rt"}]}])
+    table_id = table["TransitGatewayRouteTableId"]
+    assert TGW_RTB_ID.match(table_id) and table["State"] == "pending"
+    assert not table["DefaultAssociationRouteTable"]
+    found = ec2.describe_transit_gateway_route_tables(Filters=[
+        {"Name": "transit-gateway-id", "Values": [tgw_id]},
+        {"Name": "default-association-route-table", "Values": ["false"]}])
+    assert [t["TransitGatewayRouteTableId"] for t in found["TransitGatewayRouteTables"]] == \
+        [table_id]
+    assert tags_of(found["TransitGatewayRouteTables"][0]) == {"Name": "rt"}
+
+    # The default table holds the new attachment's association and propagation.
+    assoc = ec2.get_transit_gateway_route_table_associations(
+        TransitGatewayRouteTableId=default)["Associations"]
+    assert [(a["TransitGatewayAttachmentId"], a["ResourceId"], a["ResourceType"], a["State"])
+            for a in assoc] == [(att_id, vpc_id, "vpc", "associated")]
+    props = ec2.get_transit_gateway_route_table_propagations(
+        TransitGatewayRouteTableId=default)["TransitGatewayRouteTablePropagations"]
+    assert [(p["TransitGatewayAttachmentId"], p["State"]) for p in props] == [(att_id, "enabled")]
+
+    # One association per attachment.
+    err = expect_error("Resource.AlreadyAssociated", ec2.associate_transit_gateway_route_table,
+                       TransitGatewayRouteTableId=table_id, TransitGatewayAttachmentId=att_id)
+    assert att_id in str(err)
+    expect_error("IncorrectState", ec2.delete_transit_gateway_route_table,
+                 TransitGatewayRouteTableId=default)
+    moved = ec2.disassociate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=default, TransitGatewayAttachmentId=att_id)["Association"]
+    assert moved["State"] == "disassociating"
+    expect_error("InvalidAssociation.NotFound", ec2.disassociate_transit_gateway_route_table,
+                 TransitGatewayRouteTableId=default, TransitGatewayAttachmentId=att_id)
+    made = ec2.associate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=table_id, TransitGatewayAttachmentId=att_id)["Association"]
+    assert (made["TransitGatewayRouteTableId"], made["State"]) == (table_id, "associating")
+    [generic] = ec2.describe_transit_gateway_attachments(
+        TransitGatewayAttachmentIds=[att_id])["TransitGatewayAttachments"]
+    assert generic["Association"]["TransitGatewayRouteTableId"] == table_id
+    assert ec2.get_transit_gateway_route_table_associations(
+        TransitGatewayRouteTableId=default)["Associations"] == []
+    # A table with an association cannot be deleted.
+    expect_error("IncorrectState", ec2.delete_transit_gateway_route_table,
+                 TransitGatewayRouteTableId=table_id)
+
+    enabled = ec2.enable_transit_gateway_route_table_propagation(
+        TransitGatewayRouteTableId=table_id, TransitGatewayAttachmentId=att_id)["Propagation"]
+    assert enabled["State"] == "enabling"
+    expect_error("TransitGatewayRouteTablePropagation.Duplicate",
+                 ec2.enable_transit_gateway_route_table_propagation,
+                 TransitGatewayRouteTableId=table_id, TransitGatewayAttachmentId=att_id)
+    assert link_ids(ec2.get_transit_gateway_route_table_propagations(
+        TransitGatewayRouteTableId=table_id, Filters=[
+            {"Name": "resource-id", "Values": [vpc_id]}])[
+        "TransitGatewayRouteTablePropagations"]) == [att_id]
+    assert ec2.get_transit_gateway_route_table_propagations(
+        TransitGatewayRouteTableId=table_id, Filters=[
+            {"Name": "resource-type", "Values": ["vpn"]}])[
+        "TransitGatewayRouteTablePropagations"] == []
+    ec2.disable_transit_gateway_route_table_propagation(
+        TransitGatewayRouteTableId=table_id, TransitGatewayAttachmentId=att_id)
+    expect_error("TransitGatewayRouteTablePropagation.NotFound",
+                 ec2.disable_transit_gateway_route_table_propagation,
+                 TransitGatewayRouteTableId=table_id, TransitGatewayAttachmentId=att_id)
+
+    # Unknown and malformed IDs, AWS's codes.
+    expect_error("InvalidRouteTableID.NotFound", ec2.get_transit_gateway_route_table_associations,
+                 TransitGatewayRouteTableId=MISSING_TGW_RTB)
+    expect_error("InvalidRouteTableID.Malformed", ec2.delete_transit_gateway_route_table,
+                 TransitGatewayRouteTableId="rtb-0123456789abcdef0")
+    expect_error("InvalidTransitGatewayAttachmentID.NotFound",
+                 ec2.associate_transit_gateway_route_table,
+                 TransitGatewayRouteTableId=table_id, TransitGatewayAttachmentId=MISSING_ATTACH)
+    expect_error("InvalidTransitGatewayID.NotFound", ec2.create_transit_gateway_route_table,
+                 TransitGatewayId=MISSING_TGW)
+
+    ec2.disassociate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=table_id, TransitGatewayAttachmentId=att_id)
+    gone = ec2.delete_transit_gateway_route_table(
+        TransitGatewayRouteTableId=table_id)["TransitGatewayRouteTable"]
+    assert gone["State"] == "deleting"
+    expect_error("InvalidRouteTableID.NotFound", ec2.describe_transit_gateway_route_tables,
+                 TransitGatewayRouteTableIds=[table_id])
+
+
+def search(ec2, table_id, *filters, **kwargs):
+    out = ec2.search_transit_gateway_routes(TransitGatewayRouteTableId=table_id,
+                                            Filters=list(filters), **kwargs)
+    return [(r["DestinationCidrBlock"], r["Type"], r["State"],
+             [a["TransitGatewayAttachmentId"] for a in r.get("TransitGatewayAttachments", [])])
+            for r in out["Routes"]], out["AdditionalRoutesAvailable"]
+
+
+def test_static_and_propagated_routes_and_search(nubo, ec2, make_tgw, make_vpc, make_subnet,
+                                                 make_attachment):
+    tgw = make_tgw()
+    tgw_id = tgw["TransitGatewayId"]
+    table = tgw["Options"]["PropagationDefaultRouteTableId"]
+    vpc_a = make_vpc("10.60.0.0/16")["VpcId"]
+    vpc_b = make_vpc("10.61.0.0/16")["VpcId"]
+    att_a = make_attachment(tgw_id, vpc_a, [make_subnet(vpc_a, "10.60.1.0/24")])[
+        "TransitGatewayAttachmentId"]
+    att_b = make_attachment(tgw_id, vpc_b, [make_subnet(vpc_b, "10.61.1.0/24")])[
+        "TransitGatewayAttachmentId"]
+
+    every = {"Name": "state", "Values": ["active", "blackhole"]}
+    assert search(ec2, table, every) == ([
+        ("10.60.0.0/16", "propagated", "active", [att_a]),
+        ("10.61.0.0/16", "propagated", "active", [att_b])], False)
+
+    # A new VPC block propagates with no further call: routes are computed on read.
+    assoc = ec2.associate_vpc_cidr_block(VpcId=vpc_a, CidrBlock="10.62.0.0/16")[
+        "CidrBlockAssociation"]["AssociationId"]
+    assert ("10.62.0.0/16", "propagated", "active", [att_a]) in search(ec2, table, every)[0]
+    ec2.disassociate_vpc_cidr_block(AssociationId=assoc)
+
+    created = ec2.create_transit_gateway_route(
+        TransitGatewayRouteTableId=table, DestinationCidrBlock="0.0.0.0/0",
+        TransitGatewayAttachmentId=att_a)["Route"]
+    assert (created["Type"], created["State"]) == ("static", "active")
+    assert created["TransitGatewayAttachments"][0]["ResourceId"] == vpc_a
+    ec2.create_transit_gateway_route(TransitGatewayRouteTableId=table,
+                                     DestinationCidrBlock="192.168.0.0/16", Blackhole=True)
+    # A static route shadows the propagated one for the same prefix.
+    ec2.create_transit_gateway_route(TransitGatewayRouteTableId=table,
+                                     DestinationCidrBlock="10.61.0.0/16",
+                                     TransitGatewayAttachmentId=att_a)
+    expect_error("RouteAlreadyExists", ec2.create_transit_gateway_route,
+                 TransitGatewayRouteTableId=table, DestinationCidrBlock="0.0.0.0/0",
+                 Blackhole=True)
+    expect_error("InvalidParameterCombination", ec2.create_transit_gateway_route,
+                 TransitGatewayRouteTableId=table, DestinationCidrBlock="10.9.0.0/16",
+                 Blackhole=True, TransitGatewayAttachmentId=att_a)
+    expect_error("InvalidTransitGatewayAttachmentID.NotFound", ec2.create_transit_gateway_route,
+                 TransitGatewayRouteTableId=table, DestinationCidrBlock="10.9.0.0/16",
+                 TransitGatewayAttachmentId=MISSING_ATTACH)
+    expect_error("InvalidParameterValue", ec2.create_transit_gateway_route,
+                 TransitGatewayRouteTableId=table, DestinationCidrBlock="10.9.0.0/99",
+                 Blackhole=True)
+    expect_error("InvalidRouteTableID.NotFound", ec2.create_transit_gateway_route,
+                 TransitGatewayRouteTableId=MISSING_TGW_RTB, DestinationCidrBlock="10.9.0.0/16",
+                 Blackhole=True)
+
+    routes, more = search(ec2, table, every)
+    assert routes == [
+        ("0.0.0.0/0", "static", "active", [att_a]),
+        ("10.60.0.0/16", "propagated", "active", [att_a]),
+        ("10.61.0.0/16", "static", "active", [att_a]),
+        ("192.168.0.0/16", "static", "blackhole", []),
+    ] and not more
+    assert [r[0] for r in search(ec2, table, {"Name": "type", "Values": ["propagated"]})[0]] == \
+        ["10.60.0.0/16"]
+    assert [r[0] for r in search(ec2, table, {"Name": "state", "Values": ["blackhole"]})[0]] == \
+        ["192.168.0.0/16"]
+    assert [r[0] for r in search(
+        ec2, table, {"Name": "route-search.longest-prefix-match", "Values": ["10.60.3.4/32"]})[0]] \
+        == ["10.60.0.0/16"]
+    assert [r[0] for r in search(
+        ec2, table, {"Name": "route-search.supernet-of-match", "Values": ["10.61.5.0/24"]})[0]] \
+        == ["0.0.0.0/0", "10.61.0.0/16"]
+    assert [r[0] for r in search(
+        ec2, table, {"Name": "route-search.subnet-of-match", "Values": ["10.0.0.0/8"]})[0]] \
+        == ["10.60.0.0/16", "10.61.0.0/16"]
+    assert [r[0] for r in search(
+        ec2, table, {"Name": "route-search.exact-match", "Values": ["10.61.0.0/16"]})[0]] \
+        == ["10.61.0.0/16"]
+    assert len(search(ec2, table, {"Name": "attachment.resource-id", "Values": [vpc_b]})[0]) == 0
+    assert len(search(ec2, table, {"Name": "attachment.transit-gateway-attachment-id",
+                                   "Values": [att_a]})[0]) == 3
+    assert search(ec2, table, every, MaxResults=5)[1] is False
+    expect_error("InvalidParameterValue", ec2.search_transit_gateway_routes,
+                 TransitGatewayRouteTableId=table, Filters=[{"Name": "bogus", "Values": ["x"]}])
+
+    # Replace and delete, also through the AWS CLI.
+    replaced = ec2.replace_transit_gateway_route(
+        TransitGatewayRouteTableId=table, DestinationCidrBlock="0.0.0.0/0", Blackhole=True)["Route"]
+    assert replaced["State"] == "blackhole"
+    expect_error("InvalidRoute.NotFound", ec2.replace_transit_gateway_route,
+                 TransitGatewayRouteTableId=table, DestinationCidrBlock="10.99.0.0/16",
+                 Blackhole=True)
+    out = nubo.aws("ec2", "delete-transit-gateway-route", "--transit-gateway-route-table-id",
+                   table, "--destination-cidr-block", "10.61.0.0/16")
+    assert out["Route"]["State"] == "deleted"
+    expect_error("InvalidRoute.NotFound", ec2.delete_transit_gateway_route,
+                 TransitGatewayRouteTableId=table, DestinationCidrBlock="10.61.0.0/16")
+    cli = nubo.aws("ec2", "search-transit-gateway-routes", "--transit-gateway-route-table-id",
+                   table, "--filters", "Name=type,Values=propagated")
+    assert sorted(r["DestinationCidrBlock"] for r in cli["Routes"]) == \
+        ["10.60.0.0/16", "10.61.0.0/16"]
+
+    # A static route to a deleted attachment becomes a blackhole; its propagation goes.
+    ec2.create_transit_gateway_route(TransitGatewayRouteTableId=table,
+                                     DestinationCidrBlock="172.16.0.0/12",
+                                     TransitGatewayAttachmentId=att_b)
+    ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=att_b)
+    routes, _ = search(ec2, table, every)
+    assert ("172.16.0.0/12", "static", "blackhole", []) in routes
+    assert all(r[0] != "10.61.0.0/16" for r in routes)
+
+
+def test_vpc_routes_to_a_transit_gateway(ec2, make_tgw, make_vpc, make_subnet, cleanup):
+    tgw_id = make_tgw()["TransitGatewayId"]
+    vpc_id = make_vpc("10.70.0.0/16")["VpcId"]
+    subnet = make_subnet(vpc_id, "10.70.1.0/24")
+    [main] = ec2.describe_route_tables(Filters=[
+        {"Name": "vpc-id", "Values": [vpc_id]},
+        {"Name": "association.main", "Values": ["true"]}])["RouteTables"]
+    rtb = main["RouteTableId"]
+
+    # Not attached yet: AWS answers as for an unknown gateway.
+    expect_error("InvalidTransitGatewayID.NotFound", ec2.create_route, RouteTableId=rtb,
+                 DestinationCidrBlock="10.0.0.0/8", TransitGatewayId=tgw_id)
+    expect_error("InvalidTransitGatewayID.NotFound", ec2.create_route, RouteTableId=rtb,
+                 DestinationCidrBlock="10.0.0.0/8", TransitGatewayId=MISSING_TGW)
+    att = ec2.create_transit_gateway_vpc_attachment(
+        TransitGatewayId=tgw_id, VpcId=vpc_id, SubnetIds=[subnet])["TransitGatewayVpcAttachment"]
+    att_id = att["TransitGatewayAttachmentId"]
+    cleanup(lambda: ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=att_id))
+    ec2.create_route(RouteTableId=rtb, DestinationCidrBlock="10.0.0.0/8", TransitGatewayId=tgw_id)
+    cleanup(lambda: ec2.delete_route(RouteTableId=rtb, DestinationCidrBlock="10.0.0.0/8"))
+
+    def tgw_route():
+        [t] = ec2.describe_route_tables(RouteTableIds=[rtb])["RouteTables"]
+        [r] = [r for r in t["Routes"] if r.get("TransitGatewayId") == tgw_id]
+        return r["State"]
+
+    assert tgw_route() == "active"
+    assert ec2.describe_route_tables(Filters=[
+        {"Name": "route.transit-gateway-id", "Values": [tgw_id]}])["RouteTables"][0][
+        "RouteTableId"] == rtb
+    ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=att_id)
+    assert tgw_route() == "blackhole"

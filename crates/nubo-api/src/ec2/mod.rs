@@ -117,6 +117,16 @@ ec2_actions!(
     CreateTransitGatewayRouteTable,
     DescribeTransitGatewayRouteTables,
     DeleteTransitGatewayRouteTable,
+    AssociateTransitGatewayRouteTable,
+    DisassociateTransitGatewayRouteTable,
+    GetTransitGatewayRouteTableAssociations,
+    EnableTransitGatewayRouteTablePropagation,
+    DisableTransitGatewayRouteTablePropagation,
+    GetTransitGatewayRouteTablePropagations,
+    CreateTransitGatewayRoute,
+    ReplaceTransitGatewayRoute,
+    DeleteTransitGatewayRoute,
+    SearchTransitGatewayRoutes,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -463,6 +473,55 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             "NextToken",
         ],
         Ec2Action::DeleteTransitGatewayRouteTable => &["TransitGatewayRouteTableId"],
+        Ec2Action::AssociateTransitGatewayRouteTable => {
+            &["TransitGatewayRouteTableId", "TransitGatewayAttachmentId"]
+        }
+        Ec2Action::DisassociateTransitGatewayRouteTable => {
+            &["TransitGatewayRouteTableId", "TransitGatewayAttachmentId"]
+        }
+        Ec2Action::GetTransitGatewayRouteTableAssociations => &[
+            "TransitGatewayRouteTableId",
+            "Filter",
+            "MaxResults",
+            "NextToken",
+        ],
+        Ec2Action::EnableTransitGatewayRouteTablePropagation => &[
+            "TransitGatewayRouteTableId",
+            "TransitGatewayAttachmentId",
+            "TransitGatewayRouteTableAnnouncementId",
+        ],
+        Ec2Action::DisableTransitGatewayRouteTablePropagation => &[
+            "TransitGatewayRouteTableId",
+            "TransitGatewayAttachmentId",
+            "TransitGatewayRouteTableAnnouncementId",
+        ],
+        Ec2Action::GetTransitGatewayRouteTablePropagations => &[
+            "TransitGatewayRouteTableId",
+            "Filter",
+            "MaxResults",
+            "NextToken",
+        ],
+        Ec2Action::CreateTransitGatewayRoute => &[
+            "DestinationCidrBlock",
+            "TransitGatewayRouteTableId",
+            "TransitGatewayAttachmentId",
+            "Blackhole",
+        ],
+        Ec2Action::ReplaceTransitGatewayRoute => &[
+            "DestinationCidrBlock",
+            "TransitGatewayRouteTableId",
+            "TransitGatewayAttachmentId",
+            "Blackhole",
+        ],
+        Ec2Action::DeleteTransitGatewayRoute => {
+            &["TransitGatewayRouteTableId", "DestinationCidrBlock"]
+        }
+        Ec2Action::SearchTransitGatewayRoutes => &[
+            "TransitGatewayRouteTableId",
+            "Filter",
+            "MaxResults",
+            "NextToken",
+        ],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
         Ec2Action::CreateVpcPeeringConnection => &[
@@ -676,6 +735,58 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
             "transit-gateway-route-table",
             call.params.required("TransitGatewayRouteTableId")?,
         )]),
+        Ec2Action::AssociateTransitGatewayRouteTable => Ok(vec![
+            call.ec2_arn(
+                "transit-gateway-route-table",
+                call.params.required("TransitGatewayRouteTableId")?,
+            ),
+            call.ec2_arn(
+                "transit-gateway-attachment",
+                call.params.required("TransitGatewayAttachmentId")?,
+            ),
+        ]),
+        Ec2Action::DisassociateTransitGatewayRouteTable => Ok(vec![
+            call.ec2_arn(
+                "transit-gateway-route-table",
+                call.params.required("TransitGatewayRouteTableId")?,
+            ),
+            call.ec2_arn(
+                "transit-gateway-attachment",
+                call.params.required("TransitGatewayAttachmentId")?,
+            ),
+        ]),
+        Ec2Action::EnableTransitGatewayRouteTablePropagation => Ok(vec![
+            call.ec2_arn(
+                "transit-gateway-route-table",
+                call.params.required("TransitGatewayRouteTableId")?,
+            ),
+            call.ec2_arn(
+                "transit-gateway-attachment",
+                call.params.required("TransitGatewayAttachmentId")?,
+            ),
+        ]),
+        Ec2Action::DisableTransitGatewayRouteTablePropagation => Ok(vec![
+            call.ec2_arn(
+                "transit-gateway-route-table",
+                call.params.required("TransitGatewayRouteTableId")?,
+            ),
+            call.ec2_arn(
+                "transit-gateway-attachment",
+                call.params.required("TransitGatewayAttachmentId")?,
+            ),
+        ]),
+        Ec2Action::CreateTransitGatewayRoute => Ok(vec![call.ec2_arn(
+            "transit-gateway-route-table",
+            call.params.required("TransitGatewayRouteTableId")?,
+        )]),
+        Ec2Action::ReplaceTransitGatewayRoute => Ok(vec![call.ec2_arn(
+            "transit-gateway-route-table",
+            call.params.required("TransitGatewayRouteTableId")?,
+        )]),
+        Ec2Action::DeleteTransitGatewayRoute => Ok(vec![call.ec2_arn(
+            "transit-gateway-route-table",
+            call.params.required("TransitGatewayRouteTableId")?,
+        )]),
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -706,6 +817,9 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeTransitGatewayVpcAttachments
         | Ec2Action::DescribeTransitGatewayAttachments
         | Ec2Action::DescribeTransitGatewayRouteTables
+        | Ec2Action::GetTransitGatewayRouteTableAssociations
+        | Ec2Action::GetTransitGatewayRouteTablePropagations
+        | Ec2Action::SearchTransitGatewayRoutes
         | Ec2Action::DescribeAddresses
         | Ec2Action::DescribeNatGateways
         | Ec2Action::DescribeTags
@@ -883,6 +997,36 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         }
         Ec2Action::DeleteTransitGatewayRouteTable => {
             transit_gateway::route_table::delete_route_table(api, call).await
+        }
+        Ec2Action::AssociateTransitGatewayRouteTable => {
+            transit_gateway::route_table::associate(api, call, true).await
+        }
+        Ec2Action::DisassociateTransitGatewayRouteTable => {
+            transit_gateway::route_table::associate(api, call, false).await
+        }
+        Ec2Action::GetTransitGatewayRouteTableAssociations => {
+            transit_gateway::route_table::get_associations(api, call).await
+        }
+        Ec2Action::EnableTransitGatewayRouteTablePropagation => {
+            transit_gateway::route_table::propagate(api, call, true).await
+        }
+        Ec2Action::DisableTransitGatewayRouteTablePropagation => {
+            transit_gateway::route_table::propagate(api, call, false).await
+        }
+        Ec2Action::GetTransitGatewayRouteTablePropagations => {
+            transit_gateway::route_table::get_propagations(api, call).await
+        }
+        Ec2Action::CreateTransitGatewayRoute => {
+            transit_gateway::routes::write_route(api, call, action.name(), false).await
+        }
+        Ec2Action::ReplaceTransitGatewayRoute => {
+            transit_gateway::routes::write_route(api, call, action.name(), true).await
+        }
+        Ec2Action::DeleteTransitGatewayRoute => {
+            transit_gateway::routes::delete_route(api, call).await
+        }
+        Ec2Action::SearchTransitGatewayRoutes => {
+            transit_gateway::routes::search_routes(api, call).await
         }
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,

@@ -346,7 +346,7 @@ impl Ec2Service {
         scope: &RequestScope,
         input: CreateVpcAttachment,
     ) -> Result<TransitGatewayAttachment, Error> {
-        with_retry(|| self.create_vpc_attachment_once(scope, &input)).await
+        with_retry(|| self.create_tgw_vpc_attachment_once(scope, &input)).await
     }
 
     pub async fn delete_transit_gateway_vpc_attachment(
@@ -354,7 +354,7 @@ impl Ec2Service {
         scope: &RequestScope,
         id: &ResourceId,
     ) -> Result<TransitGatewayAttachment, Error> {
-        with_retry(|| self.delete_vpc_attachment_once(scope, id)).await
+        with_retry(|| self.delete_tgw_vpc_attachment_once(scope, id)).await
     }
 
     pub async fn modify_transit_gateway_vpc_attachment(
@@ -363,12 +363,12 @@ impl Ec2Service {
         id: &ResourceId,
         input: ModifyVpcAttachment,
     ) -> Result<TransitGatewayAttachment, Error> {
-        with_retry(|| self.modify_vpc_attachment_once(scope, id, &input)).await
+        with_retry(|| self.modify_tgw_vpc_attachment_once(scope, id, &input)).await
     }
 
     /// Reads subnets `ids` of `vpc_id` in the transaction: each must exist in
     /// the caller's account and belong to the VPC.
-    async fn attachment_subnets_in_tx(
+    async fn tgw_attachment_subnets_in_tx(
         &self,
         tx: &mut Tx,
         scope: &RequestScope,
@@ -389,7 +389,7 @@ impl Ec2Service {
         Ok(out)
     }
 
-    async fn create_vpc_attachment_once(
+    async fn create_tgw_vpc_attachment_once(
         &self,
         scope: &RequestScope,
         input: &CreateVpcAttachment,
@@ -404,7 +404,7 @@ impl Ec2Service {
             get_in_tx(&mut tx, scope, &input.transit_gateway_id).await?;
         let vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, &input.vpc_id).await?;
         let subnets = self
-            .attachment_subnets_in_tx(&mut tx, scope, &input.vpc_id, &input.subnet_ids)
+            .tgw_attachment_subnets_in_tx(&mut tx, scope, &input.vpc_id, &input.subnet_ids)
             .await?;
         let zones: Vec<(ResourceId, String)> = subnets
             .iter()
@@ -521,7 +521,7 @@ impl Ec2Service {
         Ok(page.apply(found, |a| a.id.as_str()))
     }
 
-    async fn delete_vpc_attachment_once(
+    async fn delete_tgw_vpc_attachment_once(
         &self,
         scope: &RequestScope,
         id: &ResourceId,
@@ -557,7 +557,7 @@ impl Ec2Service {
         Ok(answer)
     }
 
-    async fn modify_vpc_attachment_once(
+    async fn modify_tgw_vpc_attachment_once(
         &self,
         scope: &RequestScope,
         id: &ResourceId,
@@ -576,7 +576,7 @@ impl Ec2Service {
             }
         }
         let added = self
-            .attachment_subnets_in_tx(&mut tx, scope, &vpc_id, &input.add_subnet_ids)
+            .tgw_attachment_subnets_in_tx(&mut tx, scope, &vpc_id, &input.add_subnet_ids)
             .await?;
         if let Some(s) = added
             .iter()

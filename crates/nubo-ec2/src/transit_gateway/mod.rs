@@ -20,7 +20,10 @@
 
 pub mod attachment;
 pub mod gateway;
+pub mod planner;
+pub mod propagation;
 pub mod route_table;
+pub mod routes;
 
 use nubo_core::{Error, ResourceId, ResourceKind};
 use serde::{Deserialize, Serialize};

@@ -331,3 +331,328 @@ pub async fn racing_attachments_of_one_vpc_admit_one(db: &TestDb) {
         "losers leave no address behind"
     );
 }
+
+pub async fn associations_and_propagations(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let tgw = gateway(&svc, &a).await;
+    let default = tgw
+        .options
+        .association_default_route_table_id
+        .clone()
+        .unwrap();
+    let vpc = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let s1 = subnet(&svc, &a, &vpc.id, "10.0.1.0/24", "us-east-1a").await;
+    let att = attach(&svc, &a, &tgw.id, &vpc.id, &[&s1]).await;
+    let table = svc
+        .create_transit_gateway_route_table(&a, &tgw.id, &[])
+        .await
+        .unwrap();
+
+    assert_err!(
+        svc.set_transit_gateway_association(&a, &table.id, &att.id, true)
+            .await,
+        Error::Client {
+            code: "Resource.AlreadyAssociated",
+            ..
+        }
+    );
+    svc.set_transit_gateway_association(&a, &default, &att.id, false)
+        .await
+        .unwrap();
+    let link = svc
+        .set_transit_gateway_association(&a, &table.id, &att.id, true)
+        .await
+        .unwrap();
+    assert_eq!(link.attachment.resource_id, vpc.id);
+    let (links, _) = svc
+        .get_transit_gateway_route_table_associations(&a, &table.id, &[], &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(links.len(), 1);
+    let (links, _) = svc
+        .get_transit_gateway_route_table_associations(&a, &default, &[], &Page::default())
+        .await
+        .unwrap();
+    assert!(links.is_empty());
+
+    // Propagations: the default table has one already; duplicates are refused.
+    let (props, _) = svc
+        .get_transit_gateway_route_table_propagations(&a, &default, &[], &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(props.len(), 1);
+    assert_err!(
+        svc.set_transit_gateway_propagation(&a, &default, &att.id, true)
+            .await,
+        Error::Client {
+            code: "TransitGatewayRouteTablePropagation.Duplicate",
+            ..
+        }
+    );
+    svc.set_transit_gateway_propagation(&a, &table.id, &att.id, true)
+        .await
+        .unwrap();
+    svc.set_transit_gateway_propagation(&a, &default, &att.id, false)
+        .await
+        .unwrap();
+    assert_err!(
+        svc.set_transit_gateway_propagation(&a, &default, &att.id, false)
+            .await,
+        Error::NotFound { .. }
+    );
+
+    // A table and an attachment of different gateways do not mix.
+    let other = gateway(&svc, &a).await;
+    let foreign = other.options.association_default_route_table_id.unwrap();
+    assert_err!(
+        svc.set_transit_gateway_propagation(&a, &foreign, &att.id, true)
+            .await,
+        Error::InvalidParameterValue(_)
+    );
+    // Another account sees neither.
+    let b = tenant(&db.store, B).await;
+    assert_err!(
+        svc.set_transit_gateway_association(&b, &table.id, &att.id, false)
+            .await,
+        Error::NotFound {
+            code: "InvalidRouteTableID.NotFound",
+            ..
+        }
+    );
+
+    // Deleting the attachment removes its propagation and association.
+    svc.delete_transit_gateway_vpc_attachment(&a, &att.id)
+        .await
+        .unwrap();
+    let (props, _) = svc
+        .get_transit_gateway_route_table_propagations(&a, &table.id, &[], &Page::default())
+        .await
+        .unwrap();
+    assert!(props.is_empty());
+    svc.delete_transit_gateway_route_table(&a, &table.id)
+        .await
+        .unwrap();
+}
+
+pub async fn route_table_deletion_rules(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let tgw = gateway(&svc, &a).await;
+    let default = tgw
+        .options
+        .association_default_route_table_id
+        .clone()
+        .unwrap();
+    assert_err!(
+        svc.delete_transit_gateway_route_table(&a, &default).await,
+        Error::Client {
+            code: "IncorrectState",
+            ..
+        }
+    );
+    let table = svc
+        .create_transit_gateway_route_table(&a, &tgw.id, &[])
+        .await
+        .unwrap();
+    let mut dry = a.clone();
+    dry.dry_run = true;
+    assert_err!(
+        svc.delete_transit_gateway_route_table(&dry, &table.id)
+            .await,
+        Error::DryRunOperation
+    );
+    // Racing a route table creation against the gateway's deletion leaves no orphan.
+    let replica = service(&db.replica().await, Limits::default());
+    let (s1, a1, g1) = (svc.clone(), a.clone(), tgw.id.clone());
+    let (s2, a2, g2) = (replica.clone(), a.clone(), tgw.id.clone());
+    let create =
+        tokio::spawn(async move { s1.create_transit_gateway_route_table(&a1, &g1, &[]).await });
+    let delete = tokio::spawn(async move { s2.delete_transit_gateway(&a2, &g2).await });
+    let created = create.await.unwrap();
+    delete.await.unwrap().unwrap();
+    let (left, _) = svc
+        .describe_transit_gateway_route_tables(
+            &a,
+            &[],
+            &[filter("transit-gateway-id", &[tgw.id.as_str()])],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{created:?} left {left:?}");
+}
+
+pub async fn static_and_propagated_routes_and_search(db: &TestDb) {
+    use nubo_ec2::transit_gateway::planner::{RouteState, RouteType};
+    use nubo_ec2::transit_gateway::routes::RouteTarget;
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let tgw = gateway(&svc, &a).await;
+    let table = tgw
+        .options
+        .propagation_default_route_table_id
+        .clone()
+        .unwrap();
+    let vpc1 = create_vpc(&svc, &a, "10.1.0.0/16", &[]).await;
+    let vpc2 = create_vpc(&svc, &a, "10.2.0.0/16", &[]).await;
+    let s1 = subnet(&svc, &a, &vpc1.id, "10.1.1.0/24", "us-east-1a").await;
+    let s2 = subnet(&svc, &a, &vpc2.id, "10.2.1.0/24", "us-east-1a").await;
+    let att1 = attach(&svc, &a, &tgw.id, &vpc1.id, &[&s1]).await;
+    let att2 = attach(&svc, &a, &tgw.id, &vpc2.id, &[&s2]).await;
+    let cidr = |s: &str| s.parse().unwrap();
+
+    let routes = svc.transit_gateway_routes(&a, &table).await.unwrap();
+    assert_eq!(routes.len(), 2);
+    assert!(routes.iter().all(|r| r.route_type == RouteType::Propagated));
+
+    svc.write_transit_gateway_route(
+        &a,
+        &table,
+        cidr("10.2.0.0/16"),
+        RouteTarget::Attachment(att1.id.clone()),
+        false,
+    )
+    .await
+    .unwrap();
+    svc.write_transit_gateway_route(&a, &table, cidr("0.0.0.0/0"), RouteTarget::Blackhole, false)
+        .await
+        .unwrap();
+    assert_err!(
+        svc.write_transit_gateway_route(
+            &a,
+            &table,
+            cidr("0.0.0.0/0"),
+            RouteTarget::Blackhole,
+            false
+        )
+        .await,
+        Error::AlreadyExists {
+            code: "RouteAlreadyExists",
+            ..
+        }
+    );
+    let routes = svc.transit_gateway_routes(&a, &table).await.unwrap();
+    let summary: Vec<(String, RouteType, RouteState)> = routes
+        .iter()
+        .map(|r| (r.destination.to_string(), r.route_type, r.state))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("0.0.0.0/0".into(), RouteType::Static, RouteState::Blackhole),
+            (
+                "10.1.0.0/16".into(),
+                RouteType::Propagated,
+                RouteState::Active
+            ),
+            ("10.2.0.0/16".into(), RouteType::Static, RouteState::Active),
+        ]
+    );
+    let (found, more) = svc
+        .search_transit_gateway_routes(&a, &table, &[filter("type", &["static"])], 1)
+        .await
+        .unwrap();
+    assert_eq!((found.len(), more), (1, true));
+
+    // Deleting attachment 1 blackholes the static route to it and drops its propagation.
+    svc.delete_transit_gateway_vpc_attachment(&a, &att1.id)
+        .await
+        .unwrap();
+    let routes = svc.transit_gateway_routes(&a, &table).await.unwrap();
+    let summary: Vec<(String, RouteState)> = routes
+        .iter()
+        .map(|r| (r.destination.to_string(), r.state))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("0.0.0.0/0".into(), RouteState::Blackhole),
+            ("10.2.0.0/16".into(), RouteState::Blackhole),
+        ]
+    );
+    svc.write_transit_gateway_route(
+        &a,
+        &table,
+        cidr("10.2.0.0/16"),
+        RouteTarget::Attachment(att2.id.clone()),
+        true,
+    )
+    .await
+    .unwrap();
+    let removed = svc
+        .delete_transit_gateway_route(&a, &table, cidr("10.2.0.0/16"))
+        .await
+        .unwrap();
+    assert_eq!(removed.attachments.len(), 1);
+    // The propagated route of VPC 2 shows again once the static one is gone.
+    let routes = svc.transit_gateway_routes(&a, &table).await.unwrap();
+    assert!(routes
+        .iter()
+        .any(|r| r.destination == cidr("10.2.0.0/16") && r.route_type == RouteType::Propagated));
+    assert_err!(
+        svc.delete_transit_gateway_route(&a, &table, cidr("10.2.0.0/16"))
+            .await,
+        Error::NotFound {
+            code: "InvalidRoute.NotFound",
+            ..
+        }
+    );
+}
+
+pub async fn vpc_routes_to_a_transit_gateway(db: &TestDb) {
+    use nubo_ec2::route_table::{RouteState, RouteTarget};
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let tgw = gateway(&svc, &a).await;
+    let vpc = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let s1 = subnet(&svc, &a, &vpc.id, "10.0.1.0/24", "us-east-1a").await;
+    let (tables, _) = svc
+        .describe_route_tables(
+            &a,
+            &[],
+            &[filter("vpc-id", &[vpc.id.as_str()])],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    let rtb = tables[0].id.clone();
+    let dest: nubo_core::Ipv4Cidr = "10.8.0.0/16".parse().unwrap();
+    let target = RouteTarget::TransitGateway(tgw.id.clone());
+    assert_err!(
+        svc.create_route(&a, &rtb, dest, &target).await,
+        Error::NotFound {
+            code: "InvalidTransitGatewayID.NotFound",
+            ..
+        }
+    );
+    let att = attach(&svc, &a, &tgw.id, &vpc.id, &[&s1]).await;
+    svc.create_route(&a, &rtb, dest, &target).await.unwrap();
+    let state = |svc: Ec2Service, a: RequestScope, rtb: ResourceId| async move {
+        let (t, _) = svc
+            .describe_route_tables(&a, std::slice::from_ref(&rtb), &[], &Page::default())
+            .await
+            .unwrap();
+        t[0].routes
+            .iter()
+            .find(|r| r.destination_cidr_block.to_string() == "10.8.0.0/16")
+            .unwrap()
+            .state
+    };
+    assert_eq!(
+        state(svc.clone(), a.clone(), rtb.clone()).await,
+        RouteState::Active
+    );
+    svc.delete_transit_gateway_vpc_attachment(&a, &att.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        state(svc.clone(), a.clone(), rtb.clone()).await,
+        RouteState::Blackhole
+    );
+    attach(&svc, &a, &tgw.id, &vpc.id, &[&s1]).await;
+    assert_eq!(
+        state(svc.clone(), a.clone(), rtb.clone()).await,
+        RouteState::Active
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod attachment;
 pub mod route_table;
+pub mod routes;
 
 use nubo_core::filter::Page;
 use nubo_core::Error;
