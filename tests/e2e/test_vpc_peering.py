@@ -260,3 +260,33 @@ def test_security_group_rules_reference_a_peered_accounts_group(nubo, two_accoun
     assert group["IpPermissions"][0]["UserIdGroupPairs"][0]["PeeringStatus"] == "deleted"
     expect_error("InvalidGroup.NotFound", ea.authorize_security_group_egress, GroupId=web,
                  IpPermissions=ssh_from_db)
+
+
+def test_each_side_modifies_its_own_peering_options(nubo, two_accounts, cleanup):
+    a, b = two_accounts
+    ea, eb = nubo.client("ec2", a.creds), nubo.client("ec2", b.creds)
+    v1 = ea.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]
+    cleanup(lambda: ea.delete_vpc(VpcId=v1["VpcId"]))
+    v2 = eb.create_vpc(CidrBlock=OTHER)["Vpc"]
+    cleanup(lambda: eb.delete_vpc(VpcId=v2["VpcId"]))
+    pcx = ea.create_vpc_peering_connection(VpcId=v1["VpcId"], PeerVpcId=v2["VpcId"],
+                                           PeerOwnerId=b.account_id)["VpcPeeringConnection"]
+    pcx = pcx["VpcPeeringConnectionId"]
+    cleanup(lambda: ea.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx))
+    dns = {"AllowDnsResolutionFromRemoteVpc": True}
+    expect_error("OperationNotPermitted", ea.modify_vpc_peering_connection_options,
+                 VpcPeeringConnectionId=pcx, RequesterPeeringConnectionOptions=dns)
+    eb.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    expect_error("OperationNotPermitted", ea.modify_vpc_peering_connection_options,
+                 VpcPeeringConnectionId=pcx, AccepterPeeringConnectionOptions=dns)
+    out = ea.modify_vpc_peering_connection_options(VpcPeeringConnectionId=pcx,
+                                                   RequesterPeeringConnectionOptions=dns)
+    assert out["RequesterPeeringConnectionOptions"]["AllowDnsResolutionFromRemoteVpc"] is True
+    assert "AccepterPeeringConnectionOptions" not in out
+    out = nubo.aws("ec2", "modify-vpc-peering-connection-options", "--vpc-peering-connection-id",
+                   pcx, "--accepter-peering-connection-options",
+                   "AllowDnsResolutionFromRemoteVpc=true", creds=b.creds)
+    assert out["AccepterPeeringConnectionOptions"]["AllowDnsResolutionFromRemoteVpc"] is True
+    seen = one(eb, pcx)
+    assert seen["RequesterVpcInfo"]["PeeringOptions"]["AllowDnsResolutionFromRemoteVpc"] is True
+    assert seen["AccepterVpcInfo"]["PeeringOptions"]["AllowDnsResolutionFromRemoteVpc"] is True

@@ -135,6 +135,7 @@ ec2_actions!(
     RejectVpcPeeringConnection,
     DeleteVpcPeeringConnection,
     DescribeVpcPeeringConnections,
+    ModifyVpcPeeringConnectionOptions,
 );
 
 impl Ec2Action {
@@ -540,6 +541,11 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             "MaxResults",
             "NextToken",
         ],
+        Ec2Action::ModifyVpcPeeringConnectionOptions => &[
+            "VpcPeeringConnectionId",
+            "RequesterPeeringConnectionOptions",
+            "AccepterPeeringConnectionOptions",
+        ],
     }
 }
 
@@ -831,7 +837,8 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         }
         Ec2Action::AcceptVpcPeeringConnection
         | Ec2Action::RejectVpcPeeringConnection
-        | Ec2Action::DeleteVpcPeeringConnection => Ok(vec![call.ec2_arn(
+        | Ec2Action::DeleteVpcPeeringConnection
+        | Ec2Action::ModifyVpcPeeringConnectionOptions => Ok(vec![call.ec2_arn(
             "vpc-peering-connection",
             call.params.required("VpcPeeringConnectionId")?,
         )]),
@@ -1045,6 +1052,9 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         }
         Ec2Action::DescribeVpcPeeringConnections => {
             vpc_peering::describe_vpc_peering_connections(api, call).await
+        }
+        Ec2Action::ModifyVpcPeeringConnectionOptions => {
+            vpc_peering::modify_vpc_peering_connection_options(api, call).await
         }
     }
 }

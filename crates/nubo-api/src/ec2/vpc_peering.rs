@@ -5,14 +5,26 @@ use nubo_core::filter::Page;
 use nubo_core::{AccountId, Error};
 use nubo_ec2::vpc::ops::parse_vpc_id;
 use nubo_ec2::vpc_peering::ops::CreateVpcPeeringConnection;
+use nubo_ec2::vpc_peering::options::PeeringOptionsRequest;
 use nubo_ec2::vpc_peering::{
     parse_vpc_peering_connection_id, rfc3339, PeerVpcInfo, VpcPeeringConnection,
 };
+use nubo_protocol::query::Params;
 use nubo_protocol::xml::XmlWriter;
 
 use super::render;
 use crate::call::Call;
 use crate::server::Api;
+
+/// The `PeeringConnectionOptions` shape's members for one side.
+fn peering_options(w: &mut XmlWriter, s: &PeerVpcInfo) {
+    w.leaf(
+        "allowDnsResolutionFromRemoteVpc",
+        s.allow_dns_resolution_from_remote_vpc,
+    )
+    .leaf("allowEgressFromLocalClassicLinkToRemoteVpc", false)
+    .leaf("allowEgressFromLocalVpcToRemoteClassicLink", false);
+}
 
 /// The `VpcPeeringConnectionVpcInfo` shape's members.
 fn vpc_info(w: &mut XmlWriter, s: &PeerVpcInfo) {
@@ -23,14 +35,7 @@ fn vpc_info(w: &mut XmlWriter, s: &PeerVpcInfo) {
         w.leaf("cidrBlock", c);
     })
     .leaf("ownerId", &s.owner_id)
-    .node("peeringOptions", |w| {
-        w.leaf(
-            "allowDnsResolutionFromRemoteVpc",
-            s.allow_dns_resolution_from_remote_vpc,
-        )
-        .leaf("allowEgressFromLocalClassicLinkToRemoteVpc", false)
-        .leaf("allowEgressFromLocalVpcToRemoteClassicLink", false);
-    })
+    .node("peeringOptions", |w| peering_options(w, s))
     .leaf("vpcId", &s.vpc_id)
     .leaf("region", &s.region);
 }
@@ -124,5 +129,53 @@ pub async fn describe_vpc_peering_connections(api: &Api, call: &mut Call) -> Res
     let mut w = call.response("DescribeVpcPeeringConnections");
     w.items("vpcPeeringConnectionSet", &found, connection);
     w.leaf_opt("nextToken", next);
+    Ok(call.finish(w))
+}
+
+/// One side's `PeeringConnectionOptionsRequest`, if the request has any of it.
+fn options_request(p: &Params, prefix: &str) -> Result<Option<PeeringOptionsRequest>, Error> {
+    let field = |name: &str| p.bool(&format!("{prefix}.{name}"));
+    let request = PeeringOptionsRequest {
+        allow_dns_resolution_from_remote_vpc: field("AllowDnsResolutionFromRemoteVpc")?,
+        allow_egress_from_local_classic_link_to_remote_vpc: field(
+            "AllowEgressFromLocalClassicLinkToRemoteVpc",
+        )?,
+        allow_egress_from_local_vpc_to_remote_classic_link: field(
+            "AllowEgressFromLocalVpcToRemoteClassicLink",
+        )?,
+    };
+    Ok((request != PeeringOptionsRequest::default()).then_some(request))
+}
+
+pub async fn modify_vpc_peering_connection_options(
+    api: &Api,
+    call: &mut Call,
+) -> Result<String, Error> {
+    let p = &call.params;
+    let id = parse_vpc_peering_connection_id(p.required("VpcPeeringConnectionId")?)?;
+    let requester = options_request(p, "RequesterPeeringConnectionOptions")?;
+    let accepter = options_request(p, "AccepterPeeringConnectionOptions")?;
+    let changed = api
+        .ec2
+        .modify_vpc_peering_connection_options(
+            &call.scope,
+            &id,
+            requester.clone(),
+            accepter.clone(),
+        )
+        .await?;
+    call.touched.push(id.to_string());
+    let mut w = call.response("ModifyVpcPeeringConnectionOptions");
+    // AWS answers with the sides the request changed.
+    if accepter.is_some() {
+        w.node("accepterPeeringConnectionOptions", |w| {
+            peering_options(w, &changed.accepter)
+        });
+    }
+    if requester.is_some() {
+        w.node("requesterPeeringConnectionOptions", |w| {
+            peering_options(w, &changed.requester)
+        });
+    }
     Ok(call.finish(w))
 }

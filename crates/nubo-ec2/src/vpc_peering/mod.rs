@@ -1,7 +1,9 @@
 //! VPC peering connections (control plane only; nothing forwards packets
 //! yet): `CreateVpcPeeringConnection`, `AcceptVpcPeeringConnection`,
 //! `RejectVpcPeeringConnection`, `DeleteVpcPeeringConnection`,
-//! `DescribeVpcPeeringConnections`, and the connection as a route target.
+//! `DescribeVpcPeeringConnections`, `ModifyVpcPeeringConnectionOptions`
+//! ([`options`]), the connection as a route target, and the peered VPCs'
+//! security groups that rules may reference.
 //!
 //! **Storage across accounts.** A connection is one row in the *requester's*
 //! account (its body holds both sides, tags included). When the accepter VPC
@@ -24,6 +26,7 @@
 
 pub mod access;
 pub mod ops;
+pub mod options;
 pub mod state;
 
 use nubo_core::filter::Filterable;

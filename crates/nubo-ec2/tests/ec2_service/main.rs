@@ -121,6 +121,7 @@ harness::suite!(
     vpc_peering::failed_rejected_and_refused_requests,
     vpc_peering::pending_requests_expire_after_seven_days,
     vpc_peering::security_groups_reference_groups_of_peered_vpcs,
+    vpc_peering::each_side_sets_its_own_peering_options,
 );
 
 /// The first tenant of every test.

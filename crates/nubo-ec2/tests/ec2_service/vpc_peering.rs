@@ -14,6 +14,7 @@ use nubo_ec2::security_group::rule_ops::{GroupPairInput, PermissionInput};
 use nubo_ec2::security_group::{GroupRule, SecurityGroup};
 use nubo_ec2::vpc::Vpc;
 use nubo_ec2::vpc_peering::ops::CreateVpcPeeringConnection;
+use nubo_ec2::vpc_peering::options::PeeringOptionsRequest;
 use nubo_ec2::vpc_peering::{PeeringState, VpcPeeringConnection};
 use nubo_ec2::{Ec2Service, Limits, RequestScope};
 
@@ -552,4 +553,63 @@ pub async fn security_groups_reference_groups_of_peered_vpcs(db: &TestDb) {
     // Once the connection is gone, new references are refused again.
     let g4 = group(&svc, &a, &v1, "api").await;
     not_found(allow_from(&svc, &a, &g4, Some(B), &g2.id).await);
+}
+
+pub async fn each_side_sets_its_own_peering_options(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let b = tenant(&db.store, B).await;
+    let v1 = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let v2 = create_vpc(&svc, &b, "10.1.0.0/16", &[]).await;
+    let pcx = create(&svc, &a, &v1, &v2).await.id;
+    let dns = Some(PeeringOptionsRequest {
+        allow_dns_resolution_from_remote_vpc: Some(true),
+        ..Default::default()
+    });
+    let refused = |r: Result<VpcPeeringConnection, Error>| {
+        assert_err!(
+            r,
+            Error::Client {
+                code: "OperationNotPermitted",
+                ..
+            }
+        )
+    };
+    // Only an active connection takes options.
+    refused(
+        svc.modify_vpc_peering_connection_options(&a, &pcx, dns.clone(), None)
+            .await,
+    );
+    svc.accept_vpc_peering_connection(&b, &pcx).await.unwrap();
+    // Each account sets its own side only.
+    refused(
+        svc.modify_vpc_peering_connection_options(&a, &pcx, None, dns.clone())
+            .await,
+    );
+    refused(
+        svc.modify_vpc_peering_connection_options(&b, &pcx, dns.clone(), None)
+            .await,
+    );
+    let changed = svc
+        .modify_vpc_peering_connection_options(&b, &pcx, None, dns.clone())
+        .await
+        .unwrap();
+    assert!(changed.accepter.allow_dns_resolution_from_remote_vpc);
+    assert!(!changed.requester.allow_dns_resolution_from_remote_vpc);
+    let read = seen(&svc, &a, &pcx).await;
+    assert!(read.accepter.allow_dns_resolution_from_remote_vpc);
+    assert_err!(
+        svc.modify_vpc_peering_connection_options(&a, &pcx, None, None)
+            .await,
+        Error::MissingParameter(_)
+    );
+    let c = tenant(&db.store, C).await;
+    assert_err!(
+        svc.modify_vpc_peering_connection_options(&c, &pcx, dns, None)
+            .await,
+        Error::NotFound {
+            code: "InvalidVpcPeeringConnectionID.NotFound",
+            ..
+        }
+    );
 }
