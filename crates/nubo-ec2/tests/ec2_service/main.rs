@@ -122,6 +122,7 @@ harness::suite!(
     vpc_peering::pending_requests_expire_after_seven_days,
     vpc_peering::security_groups_reference_groups_of_peered_vpcs,
     vpc_peering::each_side_sets_its_own_peering_options,
+    vpc_peering::route_racing_a_peering_delete_is_never_left_active,
 );
 
 /// The first tenant of every test.

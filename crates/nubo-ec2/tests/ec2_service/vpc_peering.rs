@@ -613,3 +613,53 @@ pub async fn each_side_sets_its_own_peering_options(db: &TestDb) {
         }
     );
 }
+
+/// A route created through a connection while the other account deletes it,
+/// on two replicas: whichever wins, no route is left `active` to a deleted
+/// connection.
+pub async fn route_racing_a_peering_delete_is_never_left_active(db: &TestDb) {
+    let replica = db.replica().await;
+    let svcs = [
+        service(&db.store, Limits::default()),
+        service(&replica, Limits::default()),
+    ];
+    let a = tenant(&db.store, A).await;
+    let b = tenant(&db.store, B).await;
+    let v1 = create_vpc(&svcs[0], &a, "10.0.0.0/16", &[]).await;
+    let table = main_table(&svcs[0], &a, &v1).await.id;
+    for round in 0..6u8 {
+        let v2 = create_vpc(&svcs[0], &b, &format!("10.{}.0.0/16", round + 1), &[]).await;
+        let pcx = create(&svcs[0], &a, &v1, &v2).await.id;
+        svcs[0]
+            .accept_vpc_peering_connection(&b, &pcx)
+            .await
+            .unwrap();
+        let dest = format!("10.{}.0.0/16", round + 1);
+        let (s1, s2) = (
+            svcs[usize::from(round) % 2].clone(),
+            svcs[usize::from(round + 1) % 2].clone(),
+        );
+        let (a1, b1, t1, p1, p2) = (
+            a.clone(),
+            b.clone(),
+            table.clone(),
+            pcx.clone(),
+            pcx.clone(),
+        );
+        let d1: nubo_core::Ipv4Cidr = dest.parse().unwrap();
+        let add = tokio::spawn(async move {
+            s1.create_route(&a1, &t1, d1, &RouteTarget::VpcPeeringConnection(p1))
+                .await
+        });
+        let delete = tokio::spawn(async move { s2.delete_vpc_peering_connection(&b1, &p2).await });
+        let (added, deleted) = (add.await.unwrap(), delete.await.unwrap());
+        deleted.unwrap();
+        let state = route(&svcs[0], &a, &v1, &dest).await;
+        match added {
+            Ok(()) => assert_eq!(state, Some((pcx.to_string(), "blackhole")), "round {round}"),
+            Err(Error::InvalidParameterValue(_)) => assert_eq!(state, None, "round {round}"),
+            other => panic!("round {round}: unexpected {other:?}"),
+        }
+    }
+    replica.close().await;
+}
