@@ -483,3 +483,57 @@ def test_vpc_routes_to_a_transit_gateway(ec2, make_tgw, make_vpc, make_subnet, c
         "RouteTableId"] == rtb
     ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=att_id)
     assert tgw_route() == "blackhole"
+
+
+def test_modify_gateway_and_attachment(nubo, ec2, make_tgw, make_vpc, make_subnet,
+                                       make_attachment, make_tgw_table):
+    tgw = make_tgw()
+    tgw_id = tgw["TransitGatewayId"]
+    old = tgw["Options"]["AssociationDefaultRouteTableId"]
+    new = make_tgw_table(tgw_id)["TransitGatewayRouteTableId"]
+    expect_error("InvalidParameterCombination", ec2.modify_transit_gateway,
+                 TransitGatewayId=tgw_id, Options={"DefaultRouteTableAssociation": "enable"})
+    expect_error("InvalidRouteTableID.NotFound", ec2.modify_transit_gateway,
+                 TransitGatewayId=tgw_id,
+                 Options={"AssociationDefaultRouteTableId": MISSING_TGW_RTB})
+    modified = ec2.modify_transit_gateway(
+        TransitGatewayId=tgw_id, Description="moved",
+        Options={"AssociationDefaultRouteTableId": new, "DnsSupport": "disable",
+                 "AddTransitGatewayCidrBlocks": ["10.200.0.0/24"]})["TransitGateway"]
+    assert modified["State"] == "modifying"
+    got = describe_tgw(ec2, tgw_id)
+    assert got["Description"] == "moved"
+    assert got["Options"]["AssociationDefaultRouteTableId"] == new
+    assert got["Options"]["PropagationDefaultRouteTableId"] == old
+    assert got["Options"]["DnsSupport"] == "disable"
+    assert got["Options"]["TransitGatewayCidrBlocks"] == ["10.200.0.0/24"]
+    flags = {t["TransitGatewayRouteTableId"]: (t["DefaultAssociationRouteTable"],
+                                               t["DefaultPropagationRouteTable"])
+             for t in ec2.describe_transit_gateway_route_tables(
+                 TransitGatewayRouteTableIds=[old, new])["TransitGatewayRouteTables"]}
+    assert flags == {old: (False, True), new: (True, False)}
+
+    vpc_id = make_vpc("10.80.0.0/16")["VpcId"]
+    za, zb = zones(ec2)[:2]
+    s1 = make_subnet(vpc_id, "10.80.1.0/24", za)
+    s2 = make_subnet(vpc_id, "10.80.2.0/24", zb)
+    s3 = make_subnet(vpc_id, "10.80.3.0/24", zb)
+    att = make_attachment(tgw_id, vpc_id, [s1])
+    att_id = att["TransitGatewayAttachmentId"]
+    [generic] = ec2.describe_transit_gateway_attachments(
+        TransitGatewayAttachmentIds=[att_id])["TransitGatewayAttachments"]
+    assert generic["Association"]["TransitGatewayRouteTableId"] == new
+
+    out = nubo.aws("ec2", "modify-transit-gateway-vpc-attachment",
+                   "--transit-gateway-attachment-id", att_id, "--add-subnet-ids", s2,
+                   "--remove-subnet-ids", s1)
+    assert out["TransitGatewayVpcAttachment"]["SubnetIds"] == [s2]
+    ec2.delete_subnet(SubnetId=s1)  # released by the attachment
+    expect_error("DuplicateSubnetsInSameZone", ec2.modify_transit_gateway_vpc_attachment,
+                 TransitGatewayAttachmentId=att_id, AddSubnetIds=[s3])
+    expect_error("InvalidParameterValue", ec2.modify_transit_gateway_vpc_attachment,
+                 TransitGatewayAttachmentId=att_id, RemoveSubnetIds=[s2])
+    changed = ec2.modify_transit_gateway_vpc_attachment(
+        TransitGatewayAttachmentId=att_id,
+        Options={"ApplianceModeSupport": "enable"})["TransitGatewayVpcAttachment"]
+    assert changed["Options"]["ApplianceModeSupport"] == "enable"

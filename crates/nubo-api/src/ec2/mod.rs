@@ -127,6 +127,7 @@ ec2_actions!(
     ReplaceTransitGatewayRoute,
     DeleteTransitGatewayRoute,
     SearchTransitGatewayRoutes,
+    ModifyTransitGateway,
     CreateTags,
     DeleteTags,
     DescribeTags,
@@ -523,6 +524,7 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             "MaxResults",
             "NextToken",
         ],
+        Ec2Action::ModifyTransitGateway => &["TransitGatewayId", "Description", "Options"],
         Ec2Action::CreateTags | Ec2Action::DeleteTags => &["ResourceId", "Tag"],
         Ec2Action::DescribeTags => &["Filter", "MaxResults", "NextToken"],
         Ec2Action::CreateVpcPeeringConnection => &[
@@ -793,6 +795,12 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
             "transit-gateway-route-table",
             call.params.required("TransitGatewayRouteTableId")?,
         )]),
+        Ec2Action::ModifyTransitGateway => {
+            Ok(vec![call.ec2_arn(
+                "transit-gateway",
+                call.params.required("TransitGatewayId")?,
+            )])
+        }
         Ec2Action::CreateTags | Ec2Action::DeleteTags => {
             let ids = call.params.list("ResourceId")?;
             if ids.is_empty() {
@@ -1035,6 +1043,7 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::SearchTransitGatewayRoutes => {
             transit_gateway::routes::search_routes(api, call).await
         }
+        Ec2Action::ModifyTransitGateway => transit_gateway::modify_transit_gateway(api, call).await,
         Ec2Action::CreateTags => tags::create_tags(api, call).await,
         Ec2Action::DeleteTags => tags::delete_tags(api, call).await,
         Ec2Action::DescribeTags => tags::describe_tags(api, call).await,

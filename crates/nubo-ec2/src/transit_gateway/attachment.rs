@@ -605,6 +605,11 @@ impl Ec2Service {
                     .map(|s| (s.id.clone(), s.availability_zone.clone())),
             )
             .collect();
+        if zones.is_empty() {
+            return Err(Error::invalid(format!(
+                "Attachment {id} needs at least one subnet; it cannot remove them all."
+            )));
+        }
         check_subnet_zones(&zones)?;
         for s in &added {
             let address = self

@@ -20,6 +20,7 @@
 
 pub mod attachment;
 pub mod gateway;
+pub mod modify;
 pub mod planner;
 pub mod propagation;
 pub mod route_table;

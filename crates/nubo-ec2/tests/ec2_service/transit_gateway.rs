@@ -656,3 +656,133 @@ pub async fn vpc_routes_to_a_transit_gateway(db: &TestDb) {
         RouteState::Active
     );
 }
+
+pub async fn modify_moves_the_default_tables(db: &TestDb) {
+    use nubo_ec2::transit_gateway::attachment::ModifyVpcAttachment;
+    use nubo_ec2::transit_gateway::modify::ModifyTransitGatewayOptions;
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let tgw = gateway(&svc, &a).await;
+    let old = tgw
+        .options
+        .association_default_route_table_id
+        .clone()
+        .unwrap();
+    let new = svc
+        .create_transit_gateway_route_table(&a, &tgw.id, &[])
+        .await
+        .unwrap();
+    assert_err!(
+        svc.modify_transit_gateway(
+            &a,
+            &tgw.id,
+            None,
+            ModifyTransitGatewayOptions {
+                default_route_table_association: Some(Toggle::Enable),
+                ..Default::default()
+            }
+        )
+        .await,
+        Error::InvalidParameterCombination(_)
+    );
+    let other = gateway(&svc, &a).await;
+    let foreign = other.options.association_default_route_table_id.unwrap();
+    assert_err!(
+        svc.modify_transit_gateway(
+            &a,
+            &tgw.id,
+            None,
+            ModifyTransitGatewayOptions {
+                association_default_route_table_id: Some(foreign),
+                ..Default::default()
+            }
+        )
+        .await,
+        Error::NotFound {
+            code: "InvalidRouteTableID.NotFound",
+            ..
+        }
+    );
+    let modified = svc
+        .modify_transit_gateway(
+            &a,
+            &tgw.id,
+            Some("moved".into()),
+            ModifyTransitGatewayOptions {
+                association_default_route_table_id: Some(new.id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(modified.state, TransitGatewayState::Modifying);
+    let stored = one_gateway(&svc, &a, &tgw.id).await;
+    assert_eq!(stored.description.as_deref(), Some("moved"));
+    assert_eq!(
+        stored.options.association_default_route_table_id,
+        Some(new.id.clone())
+    );
+    let (tables, _) = svc
+        .describe_transit_gateway_route_tables(
+            &a,
+            &[old.clone(), new.id.clone()],
+            &[],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    let flags: Vec<(bool, bool)> = tables
+        .iter()
+        .map(|t| {
+            (
+                t.default_association_route_table,
+                t.default_propagation_route_table,
+            )
+        })
+        .collect();
+    let old_i = tables.iter().position(|t| t.id == old).unwrap();
+    assert_eq!(flags[old_i], (false, true));
+    assert_eq!(flags[1 - old_i], (true, false));
+
+    // A new attachment now lands in the new default association table.
+    let vpc = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let s1 = subnet(&svc, &a, &vpc.id, "10.0.1.0/24", "us-east-1a").await;
+    let s2 = subnet(&svc, &a, &vpc.id, "10.0.2.0/24", "us-east-1b").await;
+    let att = attach(&svc, &a, &tgw.id, &vpc.id, &[&s1]).await;
+    assert_eq!(att.association, Some(new.id.clone()));
+
+    // Subnets move through ModifyTransitGatewayVpcAttachment, one per zone.
+    let moved = svc
+        .modify_transit_gateway_vpc_attachment(
+            &a,
+            &att.id,
+            ModifyVpcAttachment {
+                add_subnet_ids: vec![s2.clone()],
+                remove_subnet_ids: vec![s1.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        moved.subnet_ids().cloned().collect::<Vec<_>>(),
+        vec![s2.clone()]
+    );
+    svc.delete_subnet(&a, &s1).await.unwrap();
+    assert_err!(
+        svc.delete_subnet(&a, &s2).await,
+        Error::DependencyViolation(_)
+    );
+    assert_err!(
+        svc.modify_transit_gateway_vpc_attachment(
+            &a,
+            &att.id,
+            ModifyVpcAttachment {
+                remove_subnet_ids: vec![s2.clone()],
+                ..Default::default()
+            },
+        )
+        .await,
+        Error::InvalidParameterValue(_)
+    );
+}

@@ -11,6 +11,7 @@ use nubo_core::Error;
 use nubo_ec2::transit_gateway::gateway::{
     CreateTransitGateway, TransitGateway, TransitGatewayRequestOptions,
 };
+use nubo_ec2::transit_gateway::modify::ModifyTransitGatewayOptions;
 use nubo_ec2::transit_gateway::{parse_transit_gateway_id, Toggle};
 use nubo_protocol::query::Params;
 use nubo_protocol::xml::XmlWriter;
@@ -33,6 +34,19 @@ pub(crate) fn tag_specs(
         .into_iter()
         .map(|s| (s.resource_type, s.tags))
         .collect())
+}
+
+/// `Options.AmazonSideAsn`, a number.
+fn asn(p: &Params) -> Result<Option<i64>, Error> {
+    p.get("Options.AmazonSideAsn")
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                Error::invalid(format!(
+                    "Value ({v}) for parameter amazonSideAsn is invalid. Expecting a number."
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// The `TransitGateway` shape's members.
@@ -88,14 +102,7 @@ fn transit_gateway(w: &mut XmlWriter, g: &TransitGateway) {
 
 pub async fn create_transit_gateway(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
-    let asn = match p.get("Options.AmazonSideAsn") {
-        None => None,
-        Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            Error::invalid(format!(
-                "Value ({v}) for parameter amazonSideAsn is invalid. Expecting a number."
-            ))
-        })?),
-    };
+    let asn = asn(p)?;
     let input = CreateTransitGateway {
         description: p.get("Description").map(str::to_string),
         options: TransitGatewayRequestOptions {
@@ -146,5 +153,43 @@ pub async fn delete_transit_gateway(api: &Api, call: &mut Call) -> Result<String
     call.touched.push(id.to_string());
     let mut w = call.response("DeleteTransitGateway");
     w.node("transitGateway", |w| transit_gateway(w, &deleted));
+    Ok(call.finish(w))
+}
+
+pub async fn modify_transit_gateway(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let p = &call.params;
+    let id = parse_transit_gateway_id(p.required("TransitGatewayId")?)?;
+    let table = |key: &str| -> Result<Option<nubo_core::ResourceId>, Error> {
+        p.get(key)
+            .filter(|v| !v.is_empty())
+            .map(nubo_ec2::transit_gateway::parse_route_table_id)
+            .transpose()
+    };
+    if p.contains("Options.EncryptionSupport") {
+        return Err(Error::invalid(
+            "Encryption support is not offered by this Nubo installation yet.",
+        ));
+    }
+    let options = ModifyTransitGatewayOptions {
+        add_transit_gateway_cidr_blocks: p.list("Options.AddTransitGatewayCidrBlocks")?,
+        remove_transit_gateway_cidr_blocks: p.list("Options.RemoveTransitGatewayCidrBlocks")?,
+        vpn_ecmp_support: toggle(p, "Options.VpnEcmpSupport")?,
+        dns_support: toggle(p, "Options.DnsSupport")?,
+        security_group_referencing_support: toggle(p, "Options.SecurityGroupReferencingSupport")?,
+        auto_accept_shared_attachments: toggle(p, "Options.AutoAcceptSharedAttachments")?,
+        default_route_table_association: toggle(p, "Options.DefaultRouteTableAssociation")?,
+        association_default_route_table_id: table("Options.AssociationDefaultRouteTableId")?,
+        default_route_table_propagation: toggle(p, "Options.DefaultRouteTablePropagation")?,
+        propagation_default_route_table_id: table("Options.PropagationDefaultRouteTableId")?,
+        amazon_side_asn: asn(p)?,
+    };
+    let description = p.get("Description").map(str::to_string);
+    let modified = api
+        .ec2
+        .modify_transit_gateway(&call.scope, &id, description, options)
+        .await?;
+    call.touched.push(id.to_string());
+    let mut w = call.response("ModifyTransitGateway");
+    w.node("transitGateway", |w| transit_gateway(w, &modified));
     Ok(call.finish(w))
 }
