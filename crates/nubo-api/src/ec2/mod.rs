@@ -2,6 +2,7 @@
 //! action is authorized against, and dispatch to the per-family handlers.
 
 mod elastic_ip;
+mod flow_log;
 mod internet_gateway;
 mod nat_gateway;
 mod network_acl;
@@ -51,6 +52,9 @@ ec2_actions!(
     CreateVpc,
     CreateDefaultVpc,
     DescribeVpcs,
+    CreateFlowLogs,
+    DescribeFlowLogs,
+    DeleteFlowLogs,
     DeleteVpc,
     ModifyVpcAttribute,
     DescribeVpcAttribute,
@@ -185,6 +189,23 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             "AmazonProvidedIpv6CidrBlock",
         ],
         Ec2Action::CreateDefaultVpc => &[],
+        Ec2Action::CreateFlowLogs => &[
+            "ClientToken",
+            "DeliverLogsPermissionArn",
+            "DeliverCrossAccountRole",
+            "LogGroupName",
+            "ResourceId",
+            "ResourceType",
+            "TrafficType",
+            "LogDestinationType",
+            "LogDestination",
+            "LogFormat",
+            "TagSpecification",
+            "MaxAggregationInterval",
+            "DestinationOptions",
+        ],
+        Ec2Action::DescribeFlowLogs => &["Filter", "FlowLogId", "MaxResults", "NextToken"],
+        Ec2Action::DeleteFlowLogs => &["FlowLogId"],
         Ec2Action::DescribeVpcs => &["Filter", "VpcId", "NextToken", "MaxResults"],
         Ec2Action::DeleteVpc => &["VpcId"],
         Ec2Action::ModifyVpcAttribute => &[
@@ -574,6 +595,27 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
     };
     match action {
         Ec2Action::CreateVpc | Ec2Action::CreateDefaultVpc => Ok(vec![call.ec2_arn("vpc", "*")]),
+        Ec2Action::CreateFlowLogs => {
+            let kind = match call.params.get("ResourceType") {
+                Some("Subnet") => "subnet",
+                Some("NetworkInterface") => "network-interface",
+                _ => "vpc",
+            };
+            let mut arns = vec![call.ec2_arn("vpc-flow-log", "*")];
+            arns.extend(
+                call.params
+                    .list("ResourceId")?
+                    .iter()
+                    .map(|id| call.ec2_arn(kind, id)),
+            );
+            Ok(arns)
+        }
+        Ec2Action::DeleteFlowLogs => Ok(call
+            .params
+            .list("FlowLogId")?
+            .iter()
+            .map(|id| call.ec2_arn("vpc-flow-log", id))
+            .collect()),
         Ec2Action::DeleteVpc
         | Ec2Action::ModifyVpcAttribute
         | Ec2Action::DescribeVpcAttribute
@@ -820,6 +862,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeAvailabilityZones
         | Ec2Action::DescribeAccountAttributes
         | Ec2Action::DescribeVpcs
+        | Ec2Action::DescribeFlowLogs
         | Ec2Action::DescribeSubnets
         | Ec2Action::DescribeNetworkInterfaces
         | Ec2Action::DescribeSecurityGroups
@@ -882,6 +925,9 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         }
         Ec2Action::CreateVpc => vpc::create_vpc(api, call).await,
         Ec2Action::CreateDefaultVpc => vpc::create_default_vpc(api, call).await,
+        Ec2Action::CreateFlowLogs => flow_log::create_flow_logs(api, call).await,
+        Ec2Action::DescribeFlowLogs => flow_log::describe_flow_logs(api, call).await,
+        Ec2Action::DeleteFlowLogs => flow_log::delete_flow_logs(api, call).await,
         Ec2Action::DescribeVpcs => vpc::describe_vpcs(api, call).await,
         Ec2Action::DeleteVpc => vpc::delete_vpc(api, call).await,
         Ec2Action::ModifyVpcAttribute => vpc::modify_vpc_attribute(api, call).await,

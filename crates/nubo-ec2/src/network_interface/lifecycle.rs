@@ -117,6 +117,8 @@ impl Ec2Service {
                 .await?;
         }
         set_target_routes_in_tx(tx, scope, &eni.value.vpc_id, id, RouteState::Blackhole).await?;
+        // Its flow logs go with it, as on AWS.
+        crate::flow_log::ops::delete_of_in_tx(tx, scope, id).await?;
         tx.delete_resource(scope.account.as_str(), id.as_str(), eni.generation)
             .await
             .map_err(store_err)

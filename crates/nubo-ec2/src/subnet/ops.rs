@@ -248,6 +248,8 @@ impl Ec2Service {
             .list_children(scope.account.as_str(), id.as_str())
             .await
             .map_err(store_err)?;
+        // Its flow logs go with it, as on AWS; any other child blocks.
+        let children = crate::flow_log::ops::delete_among_in_tx(&mut tx, scope, children).await?;
         let mut holders: Vec<&str> = subnet
             .value
             .allocations

@@ -198,6 +198,8 @@ impl Ec2Service {
             .list_children(scope.account.as_str(), id.as_str())
             .await
             .map_err(store_err)?;
+        // Its flow logs go with it, as on AWS.
+        let children = crate::flow_log::ops::delete_among_in_tx(&mut tx, scope, children).await?;
         // The default security group goes with its VPC; every other child blocks.
         let children = crate::resource::delete_with_vpc(
             &mut tx,

@@ -10,6 +10,7 @@ mod default_vpc;
 mod describe;
 mod dry_run;
 mod elastic_ip;
+mod flow_log;
 mod harness;
 mod internet_gateway;
 mod nat_gateway;
@@ -36,6 +37,10 @@ harness::suite!(
     default_vpc::deleted_default_vpc_stays_deleted_until_created_again,
     default_vpc::racing_first_calls_provision_once,
     default_vpc::default_vpc_counts_against_the_quota_and_can_be_off,
+    flow_log::flow_logs_per_resource_with_unsuccessful_items,
+    flow_log::invalid_definitions_change_nothing,
+    flow_log::client_tokens_make_creation_idempotent,
+    flow_log::flow_logs_go_with_their_resource,
     vpc::create_describe_delete,
     vpc::invalid_create_input_is_refused_and_changes_nothing,
     vpc::vpc_limit_per_account_and_region,
