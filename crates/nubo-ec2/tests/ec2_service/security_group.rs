@@ -409,19 +409,24 @@ pub async fn authorize_and_revoke_rules(db: &TestDb) {
             ..
         }
     );
-    // A group of another VPC cannot be referenced.
+    // A group of another VPC cannot be referenced (without an active peering
+    // connection: see vpc_peering.rs).
     let other_vpc = create_vpc(&svc, &a, "10.1.0.0/16", &[]).await;
     let elsewhere = create_group(&svc, &a, &other_vpc.id, "elsewhere").await;
     assert_err!(
         authorize(&svc, &a, &web.id, false, &[from_group("-1", &elsewhere.id)]).await,
         Error::InvalidParameterValue(_)
     );
-    // Cross-account references are refused clearly.
+    // Another account's group does not exist for the caller unless their
+    // VPCs are peered (see vpc_peering.rs).
     let mut cross = from_group("-1", &app.id);
     cross.groups[0].user_id = Some(B.into());
     assert_err!(
         authorize(&svc, &a, &web.id, false, &[cross]).await,
-        Error::InvalidParameterValue(ref m) if m.contains("another account")
+        Error::NotFound {
+            code: "InvalidGroup.NotFound",
+            ..
+        }
     );
 
     // Egress: the default allow-all plus one more; revoke both ways.
