@@ -131,6 +131,10 @@ pub trait Resource: Serialize + DeserializeOwned {
     fn parent(&self) -> Option<&ResourceId> {
         None
     }
+    /// The `Describe*` filter whose values name this kind's parent (`vpc-id`
+    /// for a VPC's subnets, tables, groups and ACLs), so such a Describe
+    /// reads only the named parents' children instead of the whole kind.
+    const PARENT_FILTER: Option<&'static str> = None;
     fn tags_mut(&mut self) -> &mut TagSet;
 }
 
@@ -237,6 +241,42 @@ pub(crate) async fn list_or_get<T: Resource>(
     for id in wanted {
         out.push(get::<T>(store, scope, id).await?.value);
     }
+    Ok(out)
+}
+
+/// [`list_or_get`] for a `Describe*` with `filters`: when no IDs are named
+/// and a filter on the kind's parent ([`Resource::PARENT_FILTER`]) gives
+/// exact values, reads only those parents' children (by the store's parent
+/// index) rather than every resource of the kind. The result is a superset of
+/// what the filters match, in ID order; callers still apply every filter.
+pub(crate) async fn list_for_describe<T: Resource>(
+    store: &Store,
+    scope: &RequestScope,
+    ids: &[ResourceId],
+    filters: &[nubo_core::filter::Filter],
+) -> Result<Vec<T>, Error> {
+    let parents = T::PARENT_FILTER.and_then(|name| {
+        let filter = filters.iter().find(|f| f.name == name)?;
+        let exact = filter.values.iter().all(|v| !v.contains(['*', '?', '\\']));
+        exact.then_some(&filter.values)
+    });
+    let Some(parents) = parents.filter(|_| ids.is_empty()) else {
+        return list_or_get(store, scope, ids).await;
+    };
+    let mut out: Vec<T> = Vec::new();
+    for parent in parents {
+        let rows = store
+            .list_children(scope.account.as_str(), parent)
+            .await
+            .map_err(store_err)?;
+        for row in rows {
+            if row.kind == T::KIND.prefix() && row.region == scope.region {
+                out.push(decode::<T>(&row)?.value);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.id().cmp(b.id()));
+    out.dedup_by(|a, b| a.id() == b.id());
     Ok(out)
 }
 

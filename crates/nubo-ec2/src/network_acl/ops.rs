@@ -216,7 +216,8 @@ impl Ec2Service {
         page: &Page,
     ) -> Result<(Vec<NetworkAcl>, Option<String>), Error> {
         filter::validate::<NetworkAcl>(filters)?;
-        let mut acls: Vec<NetworkAcl> = resource::list_or_get(&self.store, scope, ids).await?;
+        let mut acls: Vec<NetworkAcl> =
+            resource::list_for_describe(&self.store, scope, ids, filters).await?;
         acls.retain(|a| filter::matches(a, filters));
         Ok(page.apply(acls, |a| a.id.as_str()))
     }

@@ -191,6 +191,8 @@ impl Resource for NetworkInterface {
         Some(&self.subnet_id)
     }
 
+    const PARENT_FILTER: Option<&'static str> = Some("subnet-id");
+
     fn tags_mut(&mut self) -> &mut TagSet {
         &mut self.tags
     }

@@ -367,7 +367,7 @@ impl Ec2Service {
     ) -> Result<(Vec<NetworkInterface>, Option<String>), Error> {
         filter::validate::<NetworkInterface>(filters)?;
         let mut enis: Vec<NetworkInterface> =
-            resource::list_or_get(&self.store, scope, ids).await?;
+            resource::list_for_describe(&self.store, scope, ids, filters).await?;
         enis.retain(|e| filter::matches(e, filters));
         Ok(page.apply(enis, |e| e.id.as_str()))
     }

@@ -216,6 +216,8 @@ impl Resource for RouteTable {
         Some(&self.vpc_id)
     }
 
+    const PARENT_FILTER: Option<&'static str> = Some("vpc-id");
+
     fn tags_mut(&mut self) -> &mut TagSet {
         &mut self.tags
     }

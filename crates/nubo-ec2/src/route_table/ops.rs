@@ -7,12 +7,16 @@ use nubo_core::{Error, ResourceId, ResourceKind, Tag, TagSet};
 use nubo_store::{ResourceRow, Tx};
 
 use super::{Association, RouteTable};
+use crate::idempotency;
 use crate::resource::{
     self, decode, get_in_tx, new_row, store_err, tags_for, update_in_tx, Ec2Service, RequestScope,
     Versioned,
 };
 use crate::retry::with_retry;
 use crate::vpc::Vpc;
+
+/// The action a route table's `ClientToken` marker is recorded under.
+const CREATE_ACTION: &str = "CreateRouteTable";
 
 /// Validated input of `CreateRouteTable`.
 #[derive(Debug, Clone)]
@@ -146,26 +150,20 @@ impl Ec2Service {
         let tags = tags_for(ResourceKind::RouteTable, &input.tag_specifications)?;
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, &input.vpc_id).await?;
+        let mut replacing = None;
         if let Some(token) = &input.client_token {
-            let rows = tx
-                .list_resources(
-                    scope.account.as_str(),
-                    &scope.region,
-                    ResourceKind::RouteTable.prefix(),
-                )
-                .await
-                .map_err(store_err)?;
-            if let Some(earlier) = tables_among(&rows)?
-                .into_iter()
-                .find(|t| t.value.client_token.as_ref() == Some(token))
+            if let Some((earlier, generation)) =
+                idempotency::earlier_use(&mut tx, scope, CREATE_ACTION, token).await?
             {
-                if earlier.value.vpc_id != input.vpc_id {
-                    return Err(Error::client(
-                        "IdempotentParameterMismatch",
-                        format!("The client token '{token}' was already used with different parameters."),
-                    ));
+                if earlier.fingerprint != input.vpc_id.as_str() {
+                    return Err(idempotency::mismatch(token));
                 }
-                return Ok(earlier.value);
+                match get_in_tx::<RouteTable>(&mut tx, scope, &earlier.resource_id).await {
+                    Ok(table) => return Ok(table.value),
+                    // The table was deleted: the token makes a new one.
+                    Err(Error::NotFound { .. }) => replacing = Some(generation),
+                    Err(e) => return Err(e),
+                }
             }
         }
         let mut table = new_table(scope, &vpc.value, tags);
@@ -173,6 +171,13 @@ impl Ec2Service {
         tx.insert_resource(&new_row(scope, &table)?)
             .await
             .map_err(store_err)?;
+        if let Some(token) = &input.client_token {
+            let used = idempotency::TokenUse {
+                resource_id: table.id.clone(),
+                fingerprint: input.vpc_id.to_string(),
+            };
+            idempotency::record_use(&mut tx, scope, CREATE_ACTION, token, &used, replacing).await?;
+        }
         // Writing the VPC back bumps its generation, so a racing CIDR change
         // or DeleteVpc conflicts and re-runs from a fresh read instead of
         // missing this table (as CreateSubnet does).
@@ -190,7 +195,8 @@ impl Ec2Service {
         page: &Page,
     ) -> Result<(Vec<RouteTable>, Option<String>), Error> {
         filter::validate::<RouteTable>(filters)?;
-        let mut tables: Vec<RouteTable> = resource::list_or_get(&self.store, scope, ids).await?;
+        let mut tables: Vec<RouteTable> =
+            resource::list_for_describe(&self.store, scope, ids, filters).await?;
         tables.retain(|t| filter::matches(t, filters));
         Ok(page.apply(tables, |t| t.id.as_str()))
     }
@@ -210,6 +216,9 @@ impl Ec2Service {
         tx.delete_resource(scope.account.as_str(), id.as_str(), table.generation)
             .await
             .map_err(store_err)?;
+        if let Some(token) = &table.value.client_token {
+            idempotency::forget_use(&mut tx, scope, CREATE_ACTION, token).await?;
+        }
         crate::resource::commit(tx, scope, &[id.as_str()]).await
     }
 }

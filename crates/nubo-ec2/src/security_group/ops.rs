@@ -253,7 +253,10 @@ impl Ec2Service {
         page: &Page,
     ) -> Result<(Vec<SecurityGroup>, Option<String>), Error> {
         filter::validate::<SecurityGroup>(filters)?;
-        let mut groups: Vec<SecurityGroup> = resource::list_or_get(&self.store, scope, ids).await?;
+        // Group names are looked up among all the account's groups.
+        let narrowing = if names.is_empty() { filters } else { &[] };
+        let mut groups: Vec<SecurityGroup> =
+            resource::list_for_describe(&self.store, scope, ids, narrowing).await?;
         if !names.is_empty() {
             if ids.is_empty() {
                 if let Some(missing) = names.iter().find(|n| !groups.iter().any(|g| &g.name == *n))

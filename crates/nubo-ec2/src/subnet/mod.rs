@@ -83,6 +83,8 @@ impl Resource for Subnet {
         Some(&self.vpc_id)
     }
 
+    const PARENT_FILTER: Option<&'static str> = Some("vpc-id");
+
     fn tags_mut(&mut self) -> &mut TagSet {
         &mut self.tags
     }

@@ -232,7 +232,8 @@ impl Ec2Service {
         page: &Page,
     ) -> Result<(Vec<Subnet>, Option<String>), Error> {
         filter::validate::<Subnet>(filters)?;
-        let mut subnets: Vec<Subnet> = resource::list_or_get(&self.store, scope, ids).await?;
+        let mut subnets: Vec<Subnet> =
+            resource::list_for_describe(&self.store, scope, ids, filters).await?;
         subnets.retain(|s| filter::matches(s, filters));
         Ok(page.apply(subnets, |s| s.id.as_str()))
     }

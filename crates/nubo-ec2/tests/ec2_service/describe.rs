@@ -253,3 +253,75 @@ pub async fn pagination_walks_every_vpc_exactly_once(db: &TestDb) {
         }
     );
 }
+
+/// A `vpc-id` filter reads only the named VPCs' children (the parent index):
+/// exact values, several values, wildcards (read the whole kind) and a VPC of
+/// another account all give what the filter means.
+pub async fn parent_filters_read_only_the_named_parents(db: &TestDb) {
+    use nubo_ec2::subnet::ops::CreateSubnet;
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let b = tenant(&db.store, B).await;
+    let v1 = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let v2 = create_vpc(&svc, &a, "10.1.0.0/16", &[]).await;
+    let theirs = create_vpc(&svc, &b, "10.2.0.0/16", &[]).await;
+    let mut made = Vec::new();
+    for (vpc, cidr) in [
+        (&v1, "10.0.1.0/24"),
+        (&v1, "10.0.2.0/24"),
+        (&v2, "10.1.1.0/24"),
+    ] {
+        let input = CreateSubnet {
+            vpc_id: vpc.id.clone(),
+            cidr_block: cidr.into(),
+            availability_zone: None,
+            availability_zone_id: None,
+            tag_specifications: vec![],
+        };
+        made.push(svc.create_subnet(&a, input).await.unwrap().id);
+    }
+    let subnets = |values: &[&str]| {
+        let filters = vec![filter("vpc-id", values)];
+        let svc = svc.clone();
+        let a = a.clone();
+        async move {
+            let (got, _) = svc
+                .describe_subnets(&a, &[], &filters, &Page::default())
+                .await
+                .unwrap();
+            got.into_iter().map(|s| s.id).collect::<Vec<_>>()
+        }
+    };
+    let mut first_two = made[..2].to_vec();
+    first_two.sort();
+    assert_eq!(subnets(&[v1.id.as_str()]).await, first_two);
+    let mut all = made.clone();
+    all.sort();
+    assert_eq!(
+        subnets(&[v1.id.as_str(), v2.id.as_str(), v1.id.as_str()]).await,
+        all
+    );
+    assert_eq!(
+        subnets(&["vpc-*"]).await,
+        all,
+        "wildcards read the whole kind"
+    );
+    assert!(subnets(&[theirs.id.as_str()]).await.is_empty());
+    // Route tables, groups and ACLs of one VPC: its main table, default
+    // group and default ACL.
+    let one = vec![filter("vpc-id", &[v2.id.as_str()])];
+    let (tables, _) = svc
+        .describe_route_tables(&a, &[], &one, &Page::default())
+        .await
+        .unwrap();
+    let (groups, _) = svc
+        .describe_security_groups(&a, &[], &[], &one, &Page::default())
+        .await
+        .unwrap();
+    let (acls, _) = svc
+        .describe_network_acls(&a, &[], &one, &Page::default())
+        .await
+        .unwrap();
+    assert_eq!((tables.len(), groups.len(), acls.len()), (1, 1, 1));
+    assert!(tables[0].vpc_id == v2.id && groups[0].vpc_id == v2.id && acls[0].vpc_id == v2.id);
+}

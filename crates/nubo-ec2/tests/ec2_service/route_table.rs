@@ -475,3 +475,38 @@ pub async fn route_table_dry_runs_and_tenancy(db: &TestDb) {
         }
     );
 }
+
+/// A `ClientToken` is found by its marker, not by a scan, and deleting the
+/// table it made removes the marker: nothing is left behind, and the token
+/// then makes a new table.
+pub async fn client_token_markers_go_with_their_table(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let vpc = create_vpc(&svc, &a, "10.0.0.0/16", &[]).await;
+    let before = db
+        .store
+        .list_all_resources(a.account.as_str(), &a.region)
+        .await
+        .unwrap()
+        .len();
+    let mut tokened = input(&vpc.id);
+    tokened.client_token = Some("token-gone".into());
+    let t1 = svc.create_route_table(&a, tokened.clone()).await.unwrap();
+    assert_eq!(
+        svc.create_route_table(&a, tokened.clone())
+            .await
+            .unwrap()
+            .id,
+        t1.id
+    );
+    svc.delete_route_table(&a, &t1.id).await.unwrap();
+    let after = db
+        .store
+        .list_all_resources(a.account.as_str(), &a.region)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(after, before, "the table's token marker went with it");
+    let t2 = svc.create_route_table(&a, tokened).await.unwrap();
+    assert_ne!(t2.id, t1.id);
+}
