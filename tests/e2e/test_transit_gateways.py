@@ -7,7 +7,7 @@ the AWS CLI. Every test deletes what it creates."""
 import re
 
 import pytest
-from conftest import expect_error, tags_of
+from conftest import allow, expect_error, policy_doc, tags_of
 
 TGW_ID = re.compile(r"^tgw-[0-9a-f]{17}$")
 ATTACH_ID = re.compile(r"^tgw-attach-[0-9a-f]{17}$")
@@ -537,3 +537,25 @@ def test_modify_gateway_and_attachment(nubo, ec2, make_tgw, make_vpc, make_subne
         TransitGatewayAttachmentId=att_id,
         Options={"ApplianceModeSupport": "enable"})["TransitGatewayVpcAttachment"]
     assert changed["Options"]["ApplianceModeSupport"] == "enable"
+
+
+def test_iam_policies_see_transit_gateway_arns(nubo, ec2, make_tgw, make_tgw_table):
+    allowed = make_tgw()["TransitGatewayId"]
+    other = make_tgw()["TransitGatewayId"]
+    table = make_tgw_table(other)["TransitGatewayRouteTableId"]
+    arn = f"arn:aws:ec2:us-east-1:{nubo.admin.account_id}:transit-gateway/{allowed}"
+    user = nubo.make_user(policy_doc(allow("ec2:DescribeTransitGateways"),
+                                     allow("ec2:SearchTransitGatewayRoutes"),
+                                     allow("ec2:DeleteTransitGateway", arn)))
+    client = nubo.client("ec2", user.creds)
+    assert {allowed, other} <= tgw_ids(client)
+    expect_error("UnauthorizedOperation", client.delete_transit_gateway,
+                 TransitGatewayId=other, status=403)
+    expect_error("UnauthorizedOperation", client.create_transit_gateway, status=403)
+    expect_error("UnauthorizedOperation", client.delete_transit_gateway_route_table,
+                 TransitGatewayRouteTableId=table, status=403)
+    assert client.search_transit_gateway_routes(
+        TransitGatewayRouteTableId=table,
+        Filters=[{"Name": "state", "Values": ["active"]}])["Routes"] == []
+    client.delete_transit_gateway(TransitGatewayId=allowed)
+    assert other in tgw_ids(ec2) and allowed not in tgw_ids(ec2)
