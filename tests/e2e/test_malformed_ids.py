@@ -271,8 +271,6 @@ LENGTH_CASES = [c for c in CASES if c[1].startswith(("describe_", "delete_", "re
                 and c[1] != "describe_vpc_attribute"]
 
 
-@pytest.mark.xfail(strict=True, reason="server: nubo-core id.rs ResourceKind::of_id accepts "
-                   "any number of hex digits; AWS IDs have 8 or 17 (else InvalidXxxID.Malformed)")
 @pytest.mark.parametrize("case", LENGTH_CASES, ids=[f"{c[1]}.{c[2]}" for c in LENGTH_CASES])
 def test_wrong_length_id_is_malformed(ec2, world, case):
     kind = case[0]
@@ -281,9 +279,6 @@ def test_wrong_length_id_is_malformed(ec2, world, case):
         expect_error(KINDS[kind][1], fn, **params, status=400)
 
 
-@pytest.mark.xfail(strict=True, reason="server: nubo-ec2 route_table/targets.rs internet_gateway() "
-                   "answers InvalidInternetGatewayID.NotFound; AWS answers CreateRoute/ReplaceRoute "
-                   "whose GatewayId names nothing with InvalidGatewayID.NotFound")
 def test_route_to_an_unknown_gateway_is_invalid_gateway_id(ec2, world):
     expect_error("InvalidGatewayID.NotFound", ec2.create_route, RouteTableId=world.rtb,
                  DestinationCidrBlock="0.0.0.0/0", GatewayId=missing("internet-gateway"))

@@ -570,7 +570,7 @@ def test_other_accounts_cannot_route_through_my_tables(nubo, ec2, account, make_
     try:
         expect_error("InvalidRouteTableID.NotFound", theirs.create_route, RouteTableId=table_id,
                      DestinationCidrBlock="0.0.0.0/0", GatewayId=their_igw)
-        expect_error("InvalidInternetGatewayID.NotFound", ec2.create_route,
+        expect_error("InvalidGatewayID.NotFound", ec2.create_route,
                      RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0",
                      GatewayId=their_igw)
         expect_error("InvalidRouteTableID.NotFound", theirs.delete_route, RouteTableId=table_id,

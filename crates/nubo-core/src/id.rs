@@ -198,7 +198,9 @@ impl ResourceKind {
     /// so `tgw-attach-…` is an attachment, not a transit gateway).
     pub fn of_id(id: &str) -> Option<Self> {
         let (prefix, suffix) = id.rsplit_once('-')?;
-        if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // AWS IDs carry 8 (older resources) or 17 hex digits; anything else
+        // is malformed, not merely unknown.
+        if !matches!(suffix.len(), 8 | 17) || !suffix.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         Self::ALL.into_iter().find(|k| k.prefix() == prefix)
@@ -274,7 +276,12 @@ mod tests {
             }
         ));
         assert!(ResourceId::parse("subnet-0123", ResourceKind::Vpc, "X").is_err());
-        assert!(ResourceId::parse("vpc-0123abc", ResourceKind::Vpc, "X").is_ok());
+        assert!(ResourceId::parse("vpc-0123abcd", ResourceKind::Vpc, "X").is_ok());
+        assert!(ResourceId::parse("vpc-0123456789abcdef0", ResourceKind::Vpc, "X").is_ok());
+        // AWS IDs have 8 or 17 hex digits; other lengths are malformed.
+        for bad in ["vpc-0123abc", "vpc-0123abcde", "vpc-0123456789abcdef", "vpc-"] {
+            assert!(ResourceId::parse(bad, ResourceKind::Vpc, "X").is_err(), "{bad}");
+        }
     }
 
     #[test]

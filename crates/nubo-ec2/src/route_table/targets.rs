@@ -42,7 +42,16 @@ async fn internet_gateway(
     table: &RouteTable,
     id: &ResourceId,
 ) -> Result<(), Error> {
-    let gateway: Versioned<InternetGateway> = get_in_tx(tx, scope, id).await?;
+    // AWS names a route's missing gateway by the parameter, not the kind.
+    let gateway: Versioned<InternetGateway> = match get_in_tx(tx, scope, id).await {
+        Err(Error::NotFound { .. }) => {
+            return Err(Error::not_found(
+                "InvalidGatewayID.NotFound",
+                format!("The gateway ID '{id}' does not exist"),
+            ))
+        }
+        found => found?,
+    };
     if gateway.value.vpc_id.as_ref() != Some(&table.vpc_id) {
         return Err(Error::invalid(format!(
             "route table {} and network gateway {id} belong to different networks",
