@@ -114,6 +114,7 @@ harness::suite!(
     transit_gateway::static_and_propagated_routes_and_search,
     transit_gateway::vpc_routes_to_a_transit_gateway,
     transit_gateway::modify_moves_the_default_tables,
+    transit_gateway::gateway_deletion_racing_an_attachment_leaves_no_orphan,
     elastic_ip::allocate_describe_release,
     elastic_ip::quota_and_pool_exhaustion,
     elastic_ip::elastic_ip_dry_runs_and_tenancy,

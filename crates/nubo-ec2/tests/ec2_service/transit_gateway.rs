@@ -786,3 +786,68 @@ pub async fn modify_moves_the_default_tables(db: &TestDb) {
         Error::InvalidParameterValue(_)
     );
 }
+
+pub async fn gateway_deletion_racing_an_attachment_leaves_no_orphan(db: &TestDb) {
+    let svc = service(&db.store, Limits::default());
+    let a = tenant(&db.store, A).await;
+    let replica = service(&db.replica().await, Limits::default());
+    for round in 0..4 {
+        let tgw = gateway(&svc, &a).await;
+        let vpc = create_vpc(&svc, &a, &format!("10.{round}.0.0/16"), &[]).await;
+        let s = subnet(
+            &svc,
+            &a,
+            &vpc.id,
+            &format!("10.{round}.1.0/24"),
+            "us-east-1a",
+        )
+        .await;
+        let (s1, a1, input) = (
+            svc.clone(),
+            a.clone(),
+            attach_input(&tgw.id, &vpc.id, &[&s]),
+        );
+        let (s2, a2, g2) = (replica.clone(), a.clone(), tgw.id.clone());
+        let attach =
+            tokio::spawn(async move { s1.create_transit_gateway_vpc_attachment(&a1, input).await });
+        let delete = tokio::spawn(async move { s2.delete_transit_gateway(&a2, &g2).await });
+        let (attached, deleted) = (attach.await.unwrap(), delete.await.unwrap());
+        // Exactly one wins: an attachment keeps its gateway, or the gateway
+        // is gone and no attachment (or held address) points at it.
+        match (&attached, &deleted) {
+            (
+                Ok(att),
+                Err(Error::Client {
+                    code: "IncorrectState",
+                    ..
+                }),
+            ) => {
+                assert_eq!(one_gateway(&svc, &a, &tgw.id).await.id, tgw.id);
+                svc.delete_transit_gateway_vpc_attachment(&a, &att.id)
+                    .await
+                    .unwrap();
+                svc.delete_transit_gateway(&a, &tgw.id).await.unwrap();
+            }
+            (
+                Err(Error::NotFound {
+                    code: "InvalidTransitGatewayID.NotFound",
+                    ..
+                }),
+                Ok(_),
+            ) => {}
+            other => panic!("round {round}: {other:?}"),
+        }
+        let (left, _) = svc
+            .describe_transit_gateway_vpc_attachments(
+                &a,
+                &[],
+                &[filter("vpc-id", &[vpc.id.as_str()])],
+                &Page::default(),
+            )
+            .await
+            .unwrap();
+        assert!(left.is_empty(), "round {round}: {left:?}");
+        svc.delete_subnet(&a, &s).await.unwrap();
+        svc.delete_vpc(&a, &vpc.id).await.unwrap();
+    }
+}
