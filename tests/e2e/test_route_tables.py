@@ -241,12 +241,15 @@ def test_main_association_can_move_but_not_go(ec2, make_vpc, make_table):
     expect_error("DependencyViolation", ec2.delete_route_table, RouteTableId=custom)
 
 
-def test_gateway_associations_are_refused_clearly(ec2, make_vpc, make_table):
+def test_unknown_gateways_and_public_pools_are_refused_clearly(ec2, make_vpc, make_table):
     vpc_id = make_vpc("10.209.0.0/16")["VpcId"]
     table_id = make_table(vpc_id)["RouteTableId"]
+    expect_error("InvalidInternetGatewayID.NotFound", ec2.associate_route_table,
+                 RouteTableId=table_id, GatewayId="igw-0123456789abcdef0")
     err = expect_error("InvalidParameterValue", ec2.associate_route_table,
-                       RouteTableId=table_id, GatewayId="igw-0123456789abcdef0")
+                       RouteTableId=table_id, PublicIpv4Pool="ipv4pool-ec2-0123456789abcdef0")
     assert "not supported" in str(err)
+    expect_error("MissingParameter", ec2.associate_route_table, RouteTableId=table_id)
 
 
 # ---- DryRun, tenancy, IAM -----------------------------------------------------------------------
@@ -603,3 +606,89 @@ def test_routes_with_aws_cli(nubo, make_vpc, make_table, make_igw):
         nubo.aws("ec2", "delete-route", "--route-table-id", table_id, "--destination-cidr-block",
                  "0.0.0.0/0")
     assert info.value.code == "InvalidRoute.NotFound", info.value.stderr
+
+
+# ---- Gateway (edge) associations ---------------------------------------------------------------
+
+
+def test_gateway_edge_associations(nubo, ec2, make_vpc, make_igw, make_table, make_subnet,
+                                   cleanup):
+    vpc_id = make_vpc("10.231.0.0/16")["VpcId"]
+    subnet_id = make_subnet(vpc_id, "10.231.1.0/24")
+    igw_id = make_igw()
+    table_id = make_table(vpc_id)["RouteTableId"]
+    other_id = make_table(vpc_id)["RouteTableId"]
+    third_id = make_table(vpc_id)["RouteTableId"]
+    by_gateway = {"Name": "association.gateway-id", "Values": [igw_id]}
+
+    def drop_edges():
+        for t in ec2.describe_route_tables(Filters=[by_gateway])["RouteTables"]:
+            for a in t["Associations"]:
+                if a.get("GatewayId") == igw_id:
+                    ec2.disassociate_route_table(AssociationId=a["RouteTableAssociationId"])
+
+    # Only a gateway attached to the table's VPC, named once, existing and well formed.
+    expect_error("InvalidParameterValue", ec2.associate_route_table, RouteTableId=table_id,
+                 GatewayId=igw_id)
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    cleanup(drop_edges)
+    expect_error("InvalidParameterCombination", ec2.associate_route_table,
+                 RouteTableId=table_id, GatewayId=igw_id, SubnetId=subnet_id)
+    expect_error("InvalidInternetGatewayID.NotFound", ec2.associate_route_table,
+                 RouteTableId=table_id, GatewayId="igw-0123456789abcdef0")
+    expect_error("InvalidInternetGatewayID.Malformed", ec2.associate_route_table,
+                 RouteTableId=table_id, GatewayId="igw-zz")
+    # A table routing 0.0.0.0/0 to the gateway cannot become its gateway route table.
+    ec2.create_route(RouteTableId=other_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    expect_error("InvalidParameterValue", ec2.associate_route_table, RouteTableId=other_id,
+                 GatewayId=igw_id)
+    expect_error("DryRunOperation", ec2.associate_route_table, RouteTableId=table_id,
+                 GatewayId=igw_id, DryRun=True)
+    assert table_ids(ec2, by_gateway) == set()
+
+    assoc = ec2.associate_route_table(RouteTableId=table_id, GatewayId=igw_id)
+    assoc_id = assoc["AssociationId"]
+    assert assoc["AssociationState"]["State"] == "associated"
+    [edge] = describe_table(ec2, table_id)["Associations"]
+    assert (edge["RouteTableAssociationId"], edge["GatewayId"], edge["Main"]) == (
+        assoc_id, igw_id, False)
+    assert "SubnetId" not in edge
+    assert table_ids(ec2, by_gateway) == {table_id}
+    expect_error("Resource.AlreadyAssociated", ec2.associate_route_table,
+                 RouteTableId=third_id, GatewayId=igw_id)
+
+    # A gateway route table holds only local routes and routes to an interface for exactly
+    # the VPC's or a subnet's block.
+    expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    eni_id = ec2.create_network_interface(SubnetId=subnet_id)["NetworkInterface"][
+        "NetworkInterfaceId"]
+    cleanup(lambda: ec2.delete_network_interface(NetworkInterfaceId=eni_id))
+    expect_error("InvalidParameterValue", ec2.create_route, RouteTableId=table_id,
+                 DestinationCidrBlock="10.231.2.0/24", NetworkInterfaceId=eni_id)
+    ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="10.231.1.0/24",
+                     NetworkInterfaceId=eni_id)
+    assert ("10.231.1.0/24", eni_id) in {(r["DestinationCidrBlock"], r.get("NetworkInterfaceId"))
+                                         for r in describe_table(ec2, table_id)["Routes"]}
+
+    # The gateway cannot be detached while it has a gateway route table.
+    expect_error("DependencyViolation", ec2.detach_internet_gateway, InternetGatewayId=igw_id,
+                 VpcId=vpc_id)
+
+    # Replacing moves the edge association, but not to a table with routes it cannot have.
+    expect_error("InvalidParameterValue", ec2.replace_route_table_association,
+                 AssociationId=assoc_id, RouteTableId=other_id)
+    new_id = ec2.replace_route_table_association(AssociationId=assoc_id,
+                                                 RouteTableId=third_id)["NewAssociationId"]
+    assert table_ids(ec2, by_gateway) == {third_id}
+    assert describe_table(ec2, third_id)["Associations"][0]["GatewayId"] == igw_id
+
+    # The AWS CLI: disassociate, then associate again.
+    nubo.aws("ec2", "disassociate-route-table", "--association-id", new_id)
+    assert table_ids(ec2, by_gateway) == set()
+    again = nubo.aws("ec2", "associate-route-table", "--route-table-id", table_id,
+                     "--gateway-id", igw_id)
+    assert again["AssociationState"]["State"] == "associated"
+    assert table_ids(ec2, by_gateway) == {table_id}
+    ec2.disassociate_route_table(AssociationId=again["AssociationId"])
+    ec2.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)

@@ -285,6 +285,20 @@ impl Ec2Service {
                 format!("resource {id} is not attached to network {vpc_id}"),
             ));
         }
+        // A gateway route table's edge association needs the gateway attached.
+        for table in crate::route_table::ops::tables_of(&mut tx, scope, vpc_id).await? {
+            if let Some(edge) = table
+                .value
+                .associations
+                .iter()
+                .find(|a| a.gateway_id.as_ref() == Some(id))
+            {
+                return Err(Error::DependencyViolation(format!(
+                    "The internetGateway '{id}' has dependencies and cannot be detached: it is associated with route table {} ({}).",
+                    table.value.id, edge.id
+                )));
+            }
+        }
         // Elastic IPs mapped in the VPC (a public NAT gateway's included)
         // need the gateway.
         crate::elastic_ip::association::check_vpc_unmapped(&mut tx, scope, vpc_id).await?;

@@ -3,6 +3,7 @@
 
 use nubo_core::filter::Page;
 use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind};
+use nubo_ec2::internet_gateway::parse_internet_gateway_id;
 use nubo_ec2::route_table::association::parse_association_id;
 use nubo_ec2::route_table::ops::{parse_route_table_id, CreateRouteTable};
 use nubo_ec2::route_table::routes::parse_destination;
@@ -21,6 +22,7 @@ fn association(w: &mut XmlWriter, table: &RouteTable, a: &Association) {
         .leaf("routeTableAssociationId", &a.id)
         .leaf("routeTableId", &table.id)
         .leaf_opt("subnetId", a.subnet_id.as_ref())
+        .leaf_opt("gatewayId", a.gateway_id.as_ref())
         .node("associationState", |w| {
             w.leaf("state", "associated");
         });
@@ -115,16 +117,31 @@ pub async fn delete_route_table(api: &Api, call: &mut Call) -> Result<String, Er
 pub async fn associate_route_table(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
     let table = parse_route_table_id(p.required("RouteTableId")?)?;
-    if p.contains("GatewayId") || p.contains("PublicIpv4Pool") {
+    if p.contains("PublicIpv4Pool") {
         return Err(Error::invalid(
-            "Gateway (edge) associations are not supported by this Nubo installation yet; associate a SubnetId.",
+            "Public IPv4 pools are not supported by this Nubo installation.",
         ));
     }
-    let subnet = parse_subnet_id(p.required("SubnetId")?)?;
-    let created = api
-        .ec2
-        .associate_route_table(&call.scope, &table, &subnet)
-        .await?;
+    let created = match (p.get("SubnetId"), p.get("GatewayId")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidParameterCombination(
+                "Only one of SubnetId and GatewayId may be specified.".into(),
+            ))
+        }
+        (None, Some(gateway)) => {
+            let gateway = parse_internet_gateway_id(gateway)?;
+            api.ec2
+                .associate_route_table_with_gateway(&call.scope, &table, &gateway)
+                .await?
+        }
+        (subnet, None) => {
+            let subnet =
+                parse_subnet_id(subnet.ok_or_else(|| Error::MissingParameter("SubnetId".into()))?)?;
+            api.ec2
+                .associate_route_table(&call.scope, &table, &subnet)
+                .await?
+        }
+    };
     call.touched
         .extend([table.to_string(), created.id.to_string()]);
     let mut w = call.response("AssociateRouteTable");

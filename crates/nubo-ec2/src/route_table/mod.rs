@@ -132,13 +132,16 @@ impl Route {
     }
 }
 
-/// One association of a table: the VPC's main association, or a subnet's
-/// explicit one.
+/// One association of a table: the VPC's main association, a subnet's
+/// explicit one, or a gateway's (edge) one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Association {
     pub id: ResourceId,
     pub main: bool,
     pub subnet_id: Option<ResourceId>,
+    /// The internet gateway of an edge association (a gateway route table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<ResourceId>,
 }
 
 impl Association {
@@ -147,6 +150,15 @@ impl Association {
             id: ResourceId::generate(ResourceKind::RouteTableAssociation),
             main,
             subnet_id,
+            gateway_id: None,
+        }
+    }
+
+    /// An edge association with gateway `gateway_id`.
+    pub fn edge(gateway_id: ResourceId) -> Self {
+        Association {
+            gateway_id: Some(gateway_id),
+            ..Association::new(false, None)
         }
     }
 }
@@ -173,6 +185,25 @@ impl RouteTable {
         self.associations.iter().any(|a| a.main)
     }
 
+    /// Whether this is a gateway route table (associated with a gateway).
+    pub fn is_edge(&self) -> bool {
+        self.associations.iter().any(|a| a.gateway_id.is_some())
+    }
+
+    /// The first route a gateway route table may not hold (pure): AWS allows
+    /// only the `local` routes and routes to a network interface whose
+    /// destination is exactly one of the VPC's `blocks` or one of its
+    /// `subnets`' blocks.
+    pub fn first_non_edge_route(
+        &self,
+        blocks: &[Ipv4Cidr],
+        subnets: &[Ipv4Cidr],
+    ) -> Option<&Route> {
+        self.routes
+            .iter()
+            .find(|r| !edge_route_allowed(r, blocks, subnets))
+    }
+
     /// Makes the `local` routes match the VPC's `blocks`: one per block, in
     /// block order, ahead of the other routes (pure, for unit tests).
     pub fn sync_local_routes(&mut self, blocks: &[Ipv4Cidr]) {
@@ -186,6 +217,19 @@ impl RouteTable {
         self.routes
             .iter()
             .position(|r| &r.destination_cidr_block == destination)
+    }
+}
+
+/// Whether `route` may be in a gateway route table of a VPC with `blocks`
+/// and subnet blocks `subnets` (pure, for unit tests).
+pub fn edge_route_allowed(route: &Route, blocks: &[Ipv4Cidr], subnets: &[Ipv4Cidr]) -> bool {
+    match route.target {
+        RouteTarget::Local => true,
+        RouteTarget::NetworkInterface(_) => {
+            blocks.contains(&route.destination_cidr_block)
+                || subnets.contains(&route.destination_cidr_block)
+        }
+        _ => false,
     }
 }
 
@@ -258,6 +302,7 @@ impl Filterable for RouteTable {
                 .collect::<Vec<_>>()
         };
         match name {
+            "association.gateway-id" => assoc(|a| a.gateway_id.as_ref().map(|g| g.to_string())),
             "association.main" => assoc(|a| Some(a.main.to_string())),
             "association.route-table-association-id" => assoc(|a| Some(a.id.to_string())),
             "association.route-table-id" if self.associations.is_empty() => vec![],
@@ -278,8 +323,7 @@ impl Filterable for RouteTable {
             "route.origin" => route(|r| r.origin.as_str().to_string()),
             "route.state" => route(|r| r.state.as_str().to_string()),
             "vpc-id" => vec![self.vpc_id.to_string()],
-            // Gateway (edge) associations, IPv6 and prefix lists are not
-            // offered yet, so nothing matches them.
+            // IPv6 and prefix lists are not offered yet, so nothing matches them.
             _ => vec![],
         }
     }
@@ -385,5 +429,47 @@ mod tests {
         assert_eq!(hits(&f("association.route-table-id", main.id.as_str())), 1);
         assert_eq!(hits(&f("route.gateway-id", "local")), 3);
         assert_eq!(hits(&f("route.origin", "CreateRouteTable")), 3);
+        let igw = ResourceId::generate(ResourceKind::InternetGateway);
+        let mut edge = table(false, &[]);
+        edge.associations.push(Association::edge(igw.clone()));
+        assert!(edge.is_edge() && !main.is_edge());
+        assert!(filter::matches(
+            &edge,
+            &f("association.gateway-id", igw.as_str())
+        ));
+        assert!(!filter::matches(
+            &custom,
+            &f("association.gateway-id", igw.as_str())
+        ));
+    }
+
+    #[test]
+    fn gateway_route_tables_hold_local_and_interface_routes_to_vpc_blocks() {
+        let vpc: Ipv4Cidr = "10.0.0.0/16".parse().unwrap();
+        let subnet: Ipv4Cidr = "10.0.1.0/24".parse().unwrap();
+        let eni =
+            RouteTarget::NetworkInterface(ResourceId::generate(ResourceKind::NetworkInterface));
+        let igw = RouteTarget::Gateway(ResourceId::generate(ResourceKind::InternetGateway));
+        let route = |dest: &str, target: &RouteTarget| Route {
+            destination_cidr_block: dest.parse().unwrap(),
+            target: target.clone(),
+            origin: RouteOrigin::CreateRoute,
+            state: RouteState::Active,
+        };
+        let ok = |r: &Route| edge_route_allowed(r, &[vpc], &[subnet]);
+        assert!(ok(&Route::local(vpc)));
+        assert!(ok(&route("10.0.1.0/24", &eni)));
+        assert!(ok(&route("10.0.0.0/16", &eni)));
+        assert!(!ok(&route("10.0.2.0/24", &eni)), "not a subnet's block");
+        assert!(!ok(&route("0.0.0.0/0", &eni)));
+        assert!(!ok(&route("10.0.1.0/24", &igw)));
+        let mut t = table(false, &[]);
+        assert!(t.first_non_edge_route(&[vpc], &[subnet]).is_none());
+        t.routes.push(route("0.0.0.0/0", &igw));
+        assert_eq!(
+            t.first_non_edge_route(&[vpc], &[subnet])
+                .map(|r| r.destination_cidr_block),
+            Some("0.0.0.0/0".parse().unwrap())
+        );
     }
 }

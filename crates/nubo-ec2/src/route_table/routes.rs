@@ -139,6 +139,9 @@ pub(crate) async fn write_route_in_tx(
     } else {
         table.value.add_route(destination, target.clone())?;
     }
+    if table.value.is_edge() {
+        super::association::check_edge_routes_in_tx(tx, scope, &table.value).await?;
+    }
     update_in_tx(tx, scope, &table).await.map(drop)
 }
 
