@@ -7,6 +7,7 @@
 mod cidr;
 mod concurrency;
 mod default_vpc;
+mod dependencies;
 mod describe;
 mod dry_run;
 mod elastic_ip;
@@ -41,6 +42,7 @@ harness::suite!(
     flow_log::invalid_definitions_change_nothing,
     flow_log::client_tokens_make_creation_idempotent,
     flow_log::flow_logs_go_with_their_resource,
+    dependencies::everything_refuses_then_tears_down_to_nothing,
     vpc::create_describe_delete,
     vpc::invalid_create_input_is_refused_and_changes_nothing,
     vpc::vpc_limit_per_account_and_region,
