@@ -20,6 +20,11 @@ use crate::{AccessKeyRow, Store, StoreError, UserPolicyRow, UserRow};
 
 /// The statements a transaction runs, shared by the sqlx functions below and
 /// by the SQLite write transaction ([`crate::sqlite`]).
+pub(crate) const GET_KEY: &str = concat!(
+    "SELECT ",
+    key_cols!(),
+    " FROM iam_access_keys WHERE access_key_id = $1"
+);
 pub(crate) const GET_USER: &str = concat!(
     "SELECT ",
     user_cols!(),
@@ -77,6 +82,9 @@ impl Store {
         account_id: &str,
         name: &str,
     ) -> Result<Option<UserRow>, StoreError> {
+        if let Some(readers) = self.readers() {
+            return readers.get_user(account_id, name);
+        }
         get_user(self.pool(), account_id, name).await
     }
 
@@ -123,12 +131,10 @@ impl Store {
         &self,
         access_key_id: &str,
     ) -> Result<Option<AccessKeyRow>, StoreError> {
-        let q = sqlx::query(concat!(
-            "SELECT ",
-            key_cols!(),
-            " FROM iam_access_keys WHERE access_key_id = $1"
-        ))
-        .bind(access_key_id);
+        if let Some(readers) = self.readers() {
+            return readers.get_access_key(access_key_id);
+        }
+        let q = sqlx::query(GET_KEY).bind(access_key_id);
         self.read_one(q)
             .await?
             .as_ref()
@@ -218,6 +224,9 @@ impl Store {
         account_id: &str,
         user_name: &str,
     ) -> Result<Vec<UserPolicyRow>, StoreError> {
+        if let Some(readers) = self.readers() {
+            return readers.list_user_policies(account_id, user_name);
+        }
         list_user_policies(self.pool(), account_id, user_name).await
     }
 

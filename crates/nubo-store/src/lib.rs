@@ -65,6 +65,8 @@ struct Inner {
     /// SQLite only: the writer connection, behind the in-process writer lock
     /// (see the crate docs and [`sqlite`]).
     writer: Option<Arc<Mutex<rusqlite::Connection>>>,
+    /// SQLite files only: the read connections of the hot reads ([`sqlite::Readers`]).
+    readers: Option<sqlite::Readers>,
 }
 
 impl std::fmt::Debug for Store {
@@ -130,16 +132,21 @@ impl Store {
         migrate::run(&pool, backend).await?;
         let writer = match backend {
             Backend::Sqlite => {
-                let conn = sqlite::open_writer(&url, SQLITE_CONNECTION_PRAGMAS)?;
+                let conn = sqlite::open_connection(&url, SQLITE_CONNECTION_PRAGMAS)?;
                 Some(Arc::new(Mutex::new(conn)))
             }
             Backend::Postgres => None,
         };
+        // A shared-cache in-memory database locks by table, so its readers
+        // would trip over the writer; it keeps reading through sqlx.
+        let readers = (backend == Backend::Sqlite && !in_memory)
+            .then(|| sqlite::Readers::new(&url, SQLITE_CONNECTION_PRAGMAS));
         Ok(Store {
             inner: Arc::new(Inner {
                 pool,
                 backend,
                 writer,
+                readers,
             }),
         })
     }
@@ -173,6 +180,11 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.inner.pool
+    }
+
+    /// The in-place SQLite readers, when this store has them.
+    pub(crate) fn readers(&self) -> Option<&sqlite::Readers> {
+        self.inner.readers.as_ref()
     }
 
     /// Held around single-statement writes and by every [`Tx`] (SQLite only;

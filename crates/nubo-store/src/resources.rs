@@ -22,6 +22,11 @@ pub(crate) const LIST: &str = concat!(
     resource_cols!(),
     " FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3 ORDER BY id"
 );
+pub(crate) const LIST_ALL: &str = concat!(
+    "SELECT ",
+    resource_cols!(),
+    " FROM resources WHERE account_id = $1 AND region = $2 ORDER BY id"
+);
 pub(crate) const COUNT: &str =
     "SELECT COUNT(*) FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3";
 pub(crate) const CHILDREN: &str = concat!(
@@ -51,6 +56,9 @@ impl Store {
         account_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRow>, StoreError> {
+        if let Some(readers) = self.readers() {
+            return readers.get_resource(account_id, id);
+        }
         get(self.pool(), account_id, id).await
     }
 
@@ -61,6 +69,9 @@ impl Store {
         region: &str,
         kind: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
+        if let Some(readers) = self.readers() {
+            return readers.list_resources(account_id, region, kind);
+        }
         list(self.pool(), account_id, region, kind).await
     }
 
@@ -70,13 +81,10 @@ impl Store {
         account_id: &str,
         region: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
-        let q = sqlx::query(concat!(
-            "SELECT ",
-            resource_cols!(),
-            " FROM resources WHERE account_id = $1 AND region = $2 ORDER BY id"
-        ))
-        .bind(account_id)
-        .bind(region);
+        if let Some(readers) = self.readers() {
+            return readers.list_all_resources(account_id, region);
+        }
+        let q = sqlx::query(LIST_ALL).bind(account_id).bind(region);
         rows::all(self.read_all(q).await?, rows::resource)
     }
 
@@ -87,6 +95,9 @@ impl Store {
         region: &str,
         kind: &str,
     ) -> Result<i64, StoreError> {
+        if let Some(readers) = self.readers() {
+            return readers.count_resources(account_id, region, kind);
+        }
         count(self.pool(), account_id, region, kind).await
     }
 
@@ -96,6 +107,9 @@ impl Store {
         account_id: &str,
         parent_id: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
+        if let Some(readers) = self.readers() {
+            return readers.list_children(account_id, parent_id);
+        }
         children(self.pool(), account_id, parent_id).await
     }
 }

@@ -1,5 +1,5 @@
 //! SQLite write transactions, run in place on the process's one writer
-//! connection.
+//! connection, and the hot reads, run in place on pooled read connections.
 //!
 //! sqlx drives each SQLite connection from a worker thread, so every statement
 //! costs two thread hand-offs; a write transaction of eight statements spent
@@ -7,13 +7,14 @@
 //! single anyway (the store's writer lock), so the writer holds its own
 //! rusqlite connection, and a [`LocalTx`] runs its statements synchronously on
 //! the calling task: microseconds each, on a database the page cache already
-//! holds. `BEGIN IMMEDIATE` may wait up to the busy timeout when *another
+//! holds. Reads had the same cost per *row* (sqlx sends each row across a
+//! channel), so the reads every request makes run in place too ([`Readers`]). `BEGIN IMMEDIATE` may wait up to the busy timeout when *another
 //! process* writes the same file — the only blocking this does.
 //!
 //! The SQL is the same text the sqlx path runs (`$N` placeholders become
 //! SQLite's numbered `?N`); rows decode through the shared [`Columns`]
-//! decoders. Reads and single-statement writes outside transactions stay on
-//! the sqlx pool.
+//! decoders. Other reads and the single-statement writes outside
+//! transactions stay on the sqlx pool, as does an in-memory database.
 
 use rusqlite::{params, Connection, OpenFlags, Params, Row};
 use tokio::sync::OwnedMutexGuard;
@@ -24,9 +25,9 @@ use crate::{
     UserPolicyRow, UserRow,
 };
 
-/// Opens the writer connection on the file (or shared in-memory database)
+/// Opens a connection (the writer, or a reader) on the file (or shared in-memory database)
 /// `url` names, in the form [`crate::Store::open`] normalised it to.
-pub(crate) fn open_writer(url: &str, pragmas: &str) -> Result<Connection, StoreError> {
+pub(crate) fn open_connection(url: &str, pragmas: &str) -> Result<Connection, StoreError> {
     let path = url.strip_prefix("sqlite:").unwrap_or(url);
     let path = path.strip_prefix("//").unwrap_or(path);
     let uri = if path.starts_with("file:") {
@@ -47,6 +48,183 @@ pub(crate) fn open_writer(url: &str, pragmas: &str) -> Result<Connection, StoreE
 /// SQLite numbers its parameters `?N`; the shared SQL text uses `$N`.
 fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
+}
+
+fn execute(conn: &Connection, sql: &str, params: impl Params) -> Result<usize, StoreError> {
+    let mut st = conn.prepare_cached(&numbered(sql))?;
+    Ok(st.execute(params)?)
+}
+
+fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    decode: fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut st = conn.prepare_cached(&numbered(sql))?;
+    let mut rows = st.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+fn query_one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    decode: fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut st = conn.prepare_cached(&numbered(sql))?;
+    let mut rows = st.query(params)?;
+    rows.next()?.map(decode).transpose()
+}
+
+/// Read connections to a SQLite file, reused across requests. The hot reads
+/// (resources for every `Describe*`, the access key, user and policies every
+/// request authenticates with) run in place on one of them: a read of a
+/// thousand rows costs SQLite's own time rather than a thread hand-off per
+/// row. In WAL mode readers never wait for the writer.
+pub(crate) struct Readers {
+    url: String,
+    pragmas: &'static str,
+    idle: std::sync::Mutex<Vec<Connection>>,
+}
+
+/// Idle read connections kept open; more are opened under load and closed after.
+const IDLE_READERS: usize = 8;
+
+impl Readers {
+    pub(crate) fn new(url: &str, pragmas: &'static str) -> Readers {
+        Readers {
+            url: url.to_string(),
+            pragmas,
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `read` on an idle connection (opening one if none is idle).
+    fn with<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = match self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            Some(conn) => conn,
+            None => open_connection(&self.url, self.pragmas)?,
+        };
+        let result = read(&conn);
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+
+    pub(crate) fn get_resource(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRow>, StoreError> {
+        self.with(|c| {
+            query_one(c, resources::GET, params![id, account_id], |r| {
+                rows::resource(r)
+            })
+        })
+    }
+
+    pub(crate) fn list_resources(
+        &self,
+        account_id: &str,
+        region: &str,
+        kind: &str,
+    ) -> Result<Vec<ResourceRow>, StoreError> {
+        self.with(|c| {
+            query_all(c, resources::LIST, params![account_id, region, kind], |r| {
+                rows::resource(r)
+            })
+        })
+    }
+
+    pub(crate) fn list_all_resources(
+        &self,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Vec<ResourceRow>, StoreError> {
+        self.with(|c| {
+            query_all(c, resources::LIST_ALL, params![account_id, region], |r| {
+                rows::resource(r)
+            })
+        })
+    }
+
+    pub(crate) fn count_resources(
+        &self,
+        account_id: &str,
+        region: &str,
+        kind: &str,
+    ) -> Result<i64, StoreError> {
+        let count = self.with(|c| {
+            query_one(
+                c,
+                resources::COUNT,
+                params![account_id, region, kind],
+                |r| r.int(0),
+            )
+        })?;
+        Ok(count.unwrap_or(0))
+    }
+
+    pub(crate) fn list_children(
+        &self,
+        account_id: &str,
+        parent_id: &str,
+    ) -> Result<Vec<ResourceRow>, StoreError> {
+        self.with(|c| {
+            query_all(
+                c,
+                resources::CHILDREN,
+                params![account_id, parent_id],
+                |r| rows::resource(r),
+            )
+        })
+    }
+
+    pub(crate) fn get_access_key(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<AccessKeyRow>, StoreError> {
+        self.with(|c| {
+            query_one(c, iam::GET_KEY, params![access_key_id], |r| {
+                rows::access_key(r)
+            })
+        })
+    }
+
+    pub(crate) fn get_user(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<UserRow>, StoreError> {
+        self.with(|c| {
+            query_one(c, iam::GET_USER, params![account_id, name], |r| {
+                rows::user(r)
+            })
+        })
+    }
+
+    pub(crate) fn list_user_policies(
+        &self,
+        account_id: &str,
+        user_name: &str,
+    ) -> Result<Vec<UserPolicyRow>, StoreError> {
+        self.with(|c| {
+            query_all(c, iam::USER_POLICIES, params![account_id, user_name], |r| {
+                rows::user_policy(r)
+            })
+        })
+    }
 }
 
 /// An open SQLite write transaction on the writer connection, whose lock it
@@ -83,8 +261,7 @@ impl LocalTx {
     }
 
     fn execute(&self, sql: &str, params: impl Params) -> Result<usize, StoreError> {
-        let mut st = self.conn.prepare_cached(&numbered(sql))?;
-        Ok(st.execute(params)?)
+        execute(&self.conn, sql, params)
     }
 
     fn query_all<T>(
@@ -93,13 +270,7 @@ impl LocalTx {
         params: impl Params,
         decode: fn(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let mut st = self.conn.prepare_cached(&numbered(sql))?;
-        let mut rows = st.query(params)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(decode(row)?);
-        }
-        Ok(out)
+        query_all(&self.conn, sql, params, decode)
     }
 
     fn query_one<T>(
@@ -108,9 +279,7 @@ impl LocalTx {
         params: impl Params,
         decode: fn(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        let mut st = self.conn.prepare_cached(&numbered(sql))?;
-        let mut rows = st.query(params)?;
-        rows.next()?.map(decode).transpose()
+        query_one(&self.conn, sql, params, decode)
     }
 
     pub(crate) fn get_resource(
