@@ -279,8 +279,16 @@ mod tests {
         assert!(ResourceId::parse("vpc-0123abcd", ResourceKind::Vpc, "X").is_ok());
         assert!(ResourceId::parse("vpc-0123456789abcdef0", ResourceKind::Vpc, "X").is_ok());
         // AWS IDs have 8 or 17 hex digits; other lengths are malformed.
-        for bad in ["vpc-0123abc", "vpc-0123abcde", "vpc-0123456789abcdef", "vpc-"] {
-            assert!(ResourceId::parse(bad, ResourceKind::Vpc, "X").is_err(), "{bad}");
+        for bad in [
+            "vpc-0123abc",
+            "vpc-0123abcde",
+            "vpc-0123456789abcdef",
+            "vpc-",
+        ] {
+            assert!(
+                ResourceId::parse(bad, ResourceKind::Vpc, "X").is_err(),
+                "{bad}"
+            );
         }
     }
 
