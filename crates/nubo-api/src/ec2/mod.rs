@@ -3,6 +3,7 @@
 
 mod elastic_ip;
 mod flow_log;
+mod instance_type;
 mod internet_gateway;
 mod nat_gateway;
 mod network_acl;
@@ -49,6 +50,8 @@ ec2_actions!(
     DescribeRegions,
     DescribeAvailabilityZones,
     DescribeAccountAttributes,
+    DescribeInstanceTypes,
+    DescribeInstanceTypeOfferings,
     CreateVpc,
     CreateDefaultVpc,
     DescribeVpcs,
@@ -174,6 +177,16 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
             &["ZoneName", "ZoneId", "AllAvailabilityZones", "Filter"]
         }
         Ec2Action::DescribeAccountAttributes => &["AttributeName"],
+        Ec2Action::DescribeInstanceTypes => &[
+            "InstanceType",
+            "Filter",
+            "MaxResults",
+            "NextToken",
+            "IncludeUnsupportedInRegion",
+        ],
+        Ec2Action::DescribeInstanceTypeOfferings => {
+            &["LocationType", "Filter", "MaxResults", "NextToken"]
+        }
         Ec2Action::CreateVpc => &[
             "CidrBlock",
             "Ipv6Pool",
@@ -861,6 +874,8 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         Ec2Action::DescribeRegions
         | Ec2Action::DescribeAvailabilityZones
         | Ec2Action::DescribeAccountAttributes
+        | Ec2Action::DescribeInstanceTypes
+        | Ec2Action::DescribeInstanceTypeOfferings
         | Ec2Action::DescribeVpcs
         | Ec2Action::DescribeFlowLogs
         | Ec2Action::DescribeSubnets
@@ -922,6 +937,12 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         }
         Ec2Action::DescribeAccountAttributes => {
             region::describe_account_attributes(api, call).await
+        }
+        Ec2Action::DescribeInstanceTypes => {
+            instance_type::describe_instance_types(api, call).await
+        }
+        Ec2Action::DescribeInstanceTypeOfferings => {
+            instance_type::describe_instance_type_offerings(api, call).await
         }
         Ec2Action::CreateVpc => vpc::create_vpc(api, call).await,
         Ec2Action::CreateDefaultVpc => vpc::create_default_vpc(api, call).await,
