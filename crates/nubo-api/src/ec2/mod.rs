@@ -938,9 +938,7 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::DescribeAccountAttributes => {
             region::describe_account_attributes(api, call).await
         }
-        Ec2Action::DescribeInstanceTypes => {
-            instance_type::describe_instance_types(api, call).await
-        }
+        Ec2Action::DescribeInstanceTypes => instance_type::describe_instance_types(api, call).await,
         Ec2Action::DescribeInstanceTypeOfferings => {
             instance_type::describe_instance_type_offerings(api, call).await
         }
