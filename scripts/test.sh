@@ -53,6 +53,7 @@ installed busybox-static || missing+=(busybox-static)
 have python3 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 have curl || missing+=(curl)
+have ssh-keygen || missing+=(openssh-client)
 qemu_missing=0
 { installed qemu-utils && installed qemu-system-x86; } || qemu_missing=1
 

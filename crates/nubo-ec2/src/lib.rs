@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod instance_type;
 pub mod internet_gateway;
 pub mod ipam;
+pub mod key_pair;
 pub mod nat_gateway;
 pub mod network_acl;
 pub mod network_interface;

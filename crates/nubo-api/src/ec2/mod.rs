@@ -5,6 +5,7 @@ mod elastic_ip;
 mod flow_log;
 mod instance_type;
 mod internet_gateway;
+mod key_pair;
 mod nat_gateway;
 mod network_acl;
 mod network_interface;
@@ -52,6 +53,10 @@ ec2_actions!(
     DescribeAccountAttributes,
     DescribeInstanceTypes,
     DescribeInstanceTypeOfferings,
+    CreateKeyPair,
+    ImportKeyPair,
+    DescribeKeyPairs,
+    DeleteKeyPair,
     CreateVpc,
     CreateDefaultVpc,
     DescribeVpcs,
@@ -187,6 +192,10 @@ fn action_params(action: Ec2Action) -> &'static [&'static str] {
         Ec2Action::DescribeInstanceTypeOfferings => {
             &["LocationType", "Filter", "MaxResults", "NextToken"]
         }
+        Ec2Action::CreateKeyPair => &["KeyName", "KeyType", "KeyFormat", "TagSpecification"],
+        Ec2Action::ImportKeyPair => &["KeyName", "PublicKeyMaterial", "TagSpecification"],
+        Ec2Action::DescribeKeyPairs => &["KeyName", "KeyPairId", "IncludePublicKey", "Filter"],
+        Ec2Action::DeleteKeyPair => &["KeyName", "KeyPairId"],
         Ec2Action::CreateVpc => &[
             "CidrBlock",
             "Ipv6Pool",
@@ -718,6 +727,16 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         // The interface is known only once the attachment is looked up.
         Ec2Action::DetachNetworkInterface => Ok(vec![call.ec2_arn("network-interface", "*")]),
         Ec2Action::CreateInternetGateway => Ok(vec![call.ec2_arn("internet-gateway", "*")]),
+        // Key pair ARNs name the key, not its ID (`key-pair/<name>`).
+        Ec2Action::CreateKeyPair | Ec2Action::ImportKeyPair => Ok(vec![
+            call.ec2_arn("key-pair", call.params.required("KeyName")?)
+        ]),
+        Ec2Action::DeleteKeyPair => {
+            Ok(vec![call.ec2_arn(
+                "key-pair",
+                call.params.get("KeyName").unwrap_or("*"),
+            )])
+        }
         Ec2Action::DeleteInternetGateway => Ok(vec![call.ec2_arn(
             "internet-gateway",
             call.params.required("InternetGatewayId")?,
@@ -876,6 +895,7 @@ fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>, Error> {
         | Ec2Action::DescribeAccountAttributes
         | Ec2Action::DescribeInstanceTypes
         | Ec2Action::DescribeInstanceTypeOfferings
+        | Ec2Action::DescribeKeyPairs
         | Ec2Action::DescribeVpcs
         | Ec2Action::DescribeFlowLogs
         | Ec2Action::DescribeSubnets
@@ -942,6 +962,10 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::DescribeInstanceTypeOfferings => {
             instance_type::describe_instance_type_offerings(api, call).await
         }
+        Ec2Action::CreateKeyPair => key_pair::create_key_pair(api, call).await,
+        Ec2Action::ImportKeyPair => key_pair::import_key_pair(api, call).await,
+        Ec2Action::DescribeKeyPairs => key_pair::describe_key_pairs(api, call).await,
+        Ec2Action::DeleteKeyPair => key_pair::delete_key_pair(api, call).await,
         Ec2Action::CreateVpc => vpc::create_vpc(api, call).await,
         Ec2Action::CreateDefaultVpc => vpc::create_default_vpc(api, call).await,
         Ec2Action::CreateFlowLogs => flow_log::create_flow_logs(api, call).await,

@@ -14,6 +14,7 @@ mod elastic_ip;
 mod flow_log;
 mod harness;
 mod internet_gateway;
+mod key_pair;
 mod nat_gateway;
 mod network_acl;
 mod network_interface;
@@ -108,6 +109,9 @@ harness::suite!(
     internet_gateway::racing_attachments_to_one_vpc_admit_one,
     internet_gateway::gateway_dry_runs_and_tenancy,
     internet_gateway::routes_to_gateways,
+    key_pair::key_pairs_create_import_describe_delete,
+    key_pair::racing_creates_of_one_name_admit_one,
+    key_pair::key_pair_dry_runs_and_tenancy,
     transit_gateway::gateway_with_default_table_lifecycle,
     transit_gateway::vpc_attachment_rules_and_dependencies,
     transit_gateway::racing_attachments_of_one_vpc_admit_one,
