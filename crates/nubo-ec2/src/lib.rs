@@ -15,6 +15,7 @@ pub mod key_pair;
 pub mod nat_gateway;
 pub mod network_acl;
 pub mod network_interface;
+pub mod placement;
 pub mod region;
 pub mod resource;
 pub mod retry;
