@@ -83,7 +83,7 @@ impl Store {
         name: &str,
     ) -> Result<Option<UserRow>, StoreError> {
         if let Some(readers) = self.readers() {
-            return readers.get_user(account_id, name);
+            return readers.with(|r| r.get_user(account_id, name));
         }
         get_user(self.pool(), account_id, name).await
     }
@@ -132,7 +132,7 @@ impl Store {
         access_key_id: &str,
     ) -> Result<Option<AccessKeyRow>, StoreError> {
         if let Some(readers) = self.readers() {
-            return readers.get_access_key(access_key_id);
+            return readers.with(|r| r.get_access_key(access_key_id));
         }
         let q = sqlx::query(GET_KEY).bind(access_key_id);
         self.read_one(q)
@@ -225,7 +225,7 @@ impl Store {
         user_name: &str,
     ) -> Result<Vec<UserPolicyRow>, StoreError> {
         if let Some(readers) = self.readers() {
-            return readers.list_user_policies(account_id, user_name);
+            return readers.with(|r| r.list_user_policies(account_id, user_name));
         }
         list_user_policies(self.pool(), account_id, user_name).await
     }

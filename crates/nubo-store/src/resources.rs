@@ -57,7 +57,7 @@ impl Store {
         id: &str,
     ) -> Result<Option<ResourceRow>, StoreError> {
         if let Some(readers) = self.readers() {
-            return readers.get_resource(account_id, id);
+            return readers.with(|r| r.get_resource(account_id, id));
         }
         get(self.pool(), account_id, id).await
     }
@@ -70,7 +70,7 @@ impl Store {
         kind: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
         if let Some(readers) = self.readers() {
-            return readers.list_resources(account_id, region, kind);
+            return readers.with(|r| r.list_resources(account_id, region, kind));
         }
         list(self.pool(), account_id, region, kind).await
     }
@@ -82,7 +82,7 @@ impl Store {
         region: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
         if let Some(readers) = self.readers() {
-            return readers.list_all_resources(account_id, region);
+            return readers.with(|r| r.list_all_resources(account_id, region));
         }
         let q = sqlx::query(LIST_ALL).bind(account_id).bind(region);
         rows::all(self.read_all(q).await?, rows::resource)
@@ -96,7 +96,7 @@ impl Store {
         kind: &str,
     ) -> Result<i64, StoreError> {
         if let Some(readers) = self.readers() {
-            return readers.count_resources(account_id, region, kind);
+            return readers.with(|r| r.count_resources(account_id, region, kind));
         }
         count(self.pool(), account_id, region, kind).await
     }
@@ -108,7 +108,7 @@ impl Store {
         parent_id: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
         if let Some(readers) = self.readers() {
-            return readers.list_children(account_id, parent_id);
+            return readers.with(|r| r.list_children(account_id, parent_id));
         }
         children(self.pool(), account_id, parent_id).await
     }

@@ -105,15 +105,15 @@ impl Readers {
     }
 
     /// Runs `read` on an idle connection (opening one if none is idle).
-    fn with<T>(
+    pub(crate) fn with<T>(
         &self,
-        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        read: impl FnOnce(Reads<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let conn = match self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
             Some(conn) => conn,
             None => open_connection(&self.url, self.pragmas)?,
         };
-        let result = read(&conn);
+        let result = read(Reads(&conn));
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < IDLE_READERS {
                 idle.push(conn);
@@ -121,16 +121,19 @@ impl Readers {
         }
         result
     }
+}
 
+/// The reads both a [`LocalTx`] and the [`Readers`] make, on one connection.
+pub(crate) struct Reads<'c>(&'c Connection);
+
+impl Reads<'_> {
     pub(crate) fn get_resource(
         &self,
         account_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRow>, StoreError> {
-        self.with(|c| {
-            query_one(c, resources::GET, params![id, account_id], |r| {
-                rows::resource(r)
-            })
+        query_one(self.0, resources::GET, params![id, account_id], |r| {
+            rows::resource(r)
         })
     }
 
@@ -140,11 +143,12 @@ impl Readers {
         region: &str,
         kind: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
-        self.with(|c| {
-            query_all(c, resources::LIST, params![account_id, region, kind], |r| {
-                rows::resource(r)
-            })
-        })
+        query_all(
+            self.0,
+            resources::LIST,
+            params![account_id, region, kind],
+            |r| rows::resource(r),
+        )
     }
 
     pub(crate) fn list_all_resources(
@@ -152,11 +156,12 @@ impl Readers {
         account_id: &str,
         region: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
-        self.with(|c| {
-            query_all(c, resources::LIST_ALL, params![account_id, region], |r| {
-                rows::resource(r)
-            })
-        })
+        query_all(
+            self.0,
+            resources::LIST_ALL,
+            params![account_id, region],
+            |r| rows::resource(r),
+        )
     }
 
     pub(crate) fn count_resources(
@@ -165,14 +170,12 @@ impl Readers {
         region: &str,
         kind: &str,
     ) -> Result<i64, StoreError> {
-        let count = self.with(|c| {
-            query_one(
-                c,
-                resources::COUNT,
-                params![account_id, region, kind],
-                |r| r.int(0),
-            )
-        })?;
+        let count = query_one(
+            self.0,
+            resources::COUNT,
+            params![account_id, region, kind],
+            |r| r.int(0),
+        )?;
         Ok(count.unwrap_or(0))
     }
 
@@ -181,24 +184,20 @@ impl Readers {
         account_id: &str,
         parent_id: &str,
     ) -> Result<Vec<ResourceRow>, StoreError> {
-        self.with(|c| {
-            query_all(
-                c,
-                resources::CHILDREN,
-                params![account_id, parent_id],
-                |r| rows::resource(r),
-            )
-        })
+        query_all(
+            self.0,
+            resources::CHILDREN,
+            params![account_id, parent_id],
+            |r| rows::resource(r),
+        )
     }
 
     pub(crate) fn get_access_key(
         &self,
         access_key_id: &str,
     ) -> Result<Option<AccessKeyRow>, StoreError> {
-        self.with(|c| {
-            query_one(c, iam::GET_KEY, params![access_key_id], |r| {
-                rows::access_key(r)
-            })
+        query_one(self.0, iam::GET_KEY, params![access_key_id], |r| {
+            rows::access_key(r)
         })
     }
 
@@ -207,10 +206,8 @@ impl Readers {
         account_id: &str,
         name: &str,
     ) -> Result<Option<UserRow>, StoreError> {
-        self.with(|c| {
-            query_one(c, iam::GET_USER, params![account_id, name], |r| {
-                rows::user(r)
-            })
+        query_one(self.0, iam::GET_USER, params![account_id, name], |r| {
+            rows::user(r)
         })
     }
 
@@ -219,11 +216,12 @@ impl Readers {
         account_id: &str,
         user_name: &str,
     ) -> Result<Vec<UserPolicyRow>, StoreError> {
-        self.with(|c| {
-            query_all(c, iam::USER_POLICIES, params![account_id, user_name], |r| {
-                rows::user_policy(r)
-            })
-        })
+        query_all(
+            self.0,
+            iam::USER_POLICIES,
+            params![account_id, user_name],
+            |r| rows::user_policy(r),
+        )
     }
 }
 
@@ -260,6 +258,11 @@ impl LocalTx {
         Ok(result?)
     }
 
+    /// The transaction's reads (it sees its own writes).
+    pub(crate) fn reads(&self) -> Reads<'_> {
+        Reads(&self.conn)
+    }
+
     fn execute(&self, sql: &str, params: impl Params) -> Result<usize, StoreError> {
         execute(&self.conn, sql, params)
     }
@@ -280,49 +283,6 @@ impl LocalTx {
         decode: fn(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         query_one(&self.conn, sql, params, decode)
-    }
-
-    pub(crate) fn get_resource(
-        &self,
-        account_id: &str,
-        id: &str,
-    ) -> Result<Option<ResourceRow>, StoreError> {
-        self.query_one(resources::GET, params![id, account_id], |r| {
-            rows::resource(r)
-        })
-    }
-
-    pub(crate) fn list_resources(
-        &self,
-        account_id: &str,
-        region: &str,
-        kind: &str,
-    ) -> Result<Vec<ResourceRow>, StoreError> {
-        self.query_all(resources::LIST, params![account_id, region, kind], |r| {
-            rows::resource(r)
-        })
-    }
-
-    pub(crate) fn count_resources(
-        &self,
-        account_id: &str,
-        region: &str,
-        kind: &str,
-    ) -> Result<i64, StoreError> {
-        let count = self.query_one(resources::COUNT, params![account_id, region, kind], |r| {
-            r.int(0)
-        })?;
-        Ok(count.unwrap_or(0))
-    }
-
-    pub(crate) fn list_children(
-        &self,
-        account_id: &str,
-        parent_id: &str,
-    ) -> Result<Vec<ResourceRow>, StoreError> {
-        self.query_all(resources::CHILDREN, params![account_id, parent_id], |r| {
-            rows::resource(r)
-        })
     }
 
     pub(crate) fn insert_resource(&self, r: &ResourceRow) -> Result<(), StoreError> {
@@ -390,14 +350,6 @@ impl LocalTx {
         })
     }
 
-    pub(crate) fn get_user(
-        &self,
-        account_id: &str,
-        name: &str,
-    ) -> Result<Option<UserRow>, StoreError> {
-        self.query_one(iam::GET_USER, params![account_id, name], |r| rows::user(r))
-    }
-
     pub(crate) fn delete_user(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
         let mut deleted = 0;
         for sql in iam::DELETE_USER {
@@ -438,16 +390,6 @@ impl LocalTx {
             0 => Err(StoreError::AlreadyExists),
             _ => Ok(()),
         }
-    }
-
-    pub(crate) fn list_user_policies(
-        &self,
-        account_id: &str,
-        user_name: &str,
-    ) -> Result<Vec<UserPolicyRow>, StoreError> {
-        self.query_all(iam::USER_POLICIES, params![account_id, user_name], |r| {
-            rows::user_policy(r)
-        })
     }
 
     pub(crate) fn put_user_policy(&self, p: &UserPolicyRow) -> Result<(), StoreError> {

@@ -70,6 +70,7 @@ impl Tx {
         id: &str,
     ) -> Result<Option<ResourceRow>, StoreError> {
         dispatch!(self, |c| resources::get(c, account_id, id), |t| t
+            .reads()
             .get_resource(account_id, id))
     }
 
@@ -83,7 +84,7 @@ impl Tx {
         dispatch!(
             self,
             |c| resources::list(c, account_id, region, kind),
-            |t| t.list_resources(account_id, region, kind)
+            |t| t.reads().list_resources(account_id, region, kind)
         )
     }
 
@@ -98,7 +99,7 @@ impl Tx {
         dispatch!(
             self,
             |c| resources::count(c, account_id, region, kind),
-            |t| t.count_resources(account_id, region, kind)
+            |t| t.reads().count_resources(account_id, region, kind)
         )
     }
 
@@ -111,7 +112,7 @@ impl Tx {
         dispatch!(
             self,
             |c| resources::children(c, account_id, parent_id),
-            |t| t.list_children(account_id, parent_id)
+            |t| t.reads().list_children(account_id, parent_id)
         )
     }
 
@@ -161,6 +162,7 @@ impl Tx {
         name: &str,
     ) -> Result<Option<UserRow>, StoreError> {
         dispatch!(self, |c| iam::get_user(c, account_id, name), |t| t
+            .reads()
             .get_user(account_id, name))
     }
 
@@ -203,7 +205,7 @@ impl Tx {
         dispatch!(
             self,
             |c| iam::list_user_policies(c, account_id, user_name),
-            |t| t.list_user_policies(account_id, user_name)
+            |t| t.reads().list_user_policies(account_id, user_name)
         )
     }
 
