@@ -14,7 +14,9 @@ use crate::resource::{Ec2Service, RequestScope};
 use crate::vpc::ops::{CreateVpc, VpcAttribute};
 use crate::vpc::{CidrAssociation, Vpc};
 
-const ATTEMPTS: u32 = 8;
+/// As many tries as the store gives a transaction: with N writers racing on
+/// one row, each round lets at least one commit, so a handful is not enough.
+const ATTEMPTS: u32 = nubo_store::TX_ATTEMPTS;
 
 /// Runs `attempt` until it succeeds, fails with anything but a conflict, or
 /// runs out of attempts (then the conflict reaches the client, who may retry).
