@@ -20,17 +20,31 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "kind_index",
+        sql: include_str!("../migrations/sqlite/0002_kind_index.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "kind_index",
+        sql: include_str!("../migrations/postgres/0002_kind_index.sql"),
+    },
+];
 
 /// Key of the PostgreSQL advisory lock that serializes migrations ("nubo" + 1).
 const PG_MIGRATION_LOCK: i64 = 0x6e75_626f_0001;

@@ -27,6 +27,11 @@ pub(crate) const LIST_ALL: &str = concat!(
     resource_cols!(),
     " FROM resources WHERE account_id = $1 AND region = $2 ORDER BY id"
 );
+pub(crate) const LIST_KIND_EVERYWHERE: &str = concat!(
+    "SELECT ",
+    resource_cols!(),
+    " FROM resources WHERE kind = $1 ORDER BY id"
+);
 pub(crate) const COUNT: &str =
     "SELECT COUNT(*) FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3";
 pub(crate) const CHILDREN: &str = concat!(
@@ -85,6 +90,14 @@ impl Store {
             return readers.with(|r| r.list_all_resources(account_id, region));
         }
         let q = sqlx::query(LIST_ALL).bind(account_id).bind(region);
+        rows::all(self.read_all(q).await?, rows::resource)
+    }
+
+    /// Every resource of one kind, in every account and region, by ID. For
+    /// readers that serve the whole installation (the host agent, public
+    /// images), never for a tenant's own Describe.
+    pub async fn list_kind_everywhere(&self, kind: &str) -> Result<Vec<ResourceRow>, StoreError> {
+        let q = sqlx::query(LIST_KIND_EVERYWHERE).bind(kind);
         rows::all(self.read_all(q).await?, rows::resource)
     }
 
