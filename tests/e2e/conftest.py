@@ -10,6 +10,8 @@ Environment:
   NUBO_E2E_DATABASE_URL     postgres://... to run against PostgreSQL (a fresh database per
                             session is created on that server); unset means SQLite
   NUBO_E2E_KEEP=1           keep the temporary directory (data dir and server log)
+  NUBO_BASE_IMAGES          where the base images are (default /var/lib/nubo/base-images, built
+                            by scripts/build-base-image.sh); given to the server
   NUBO_E2E_ENDPOINT         test an already running server instead (with NUBO_E2E_ACCESS_KEY_ID,
                             NUBO_E2E_SECRET_ACCESS_KEY, NUBO_E2E_ACCOUNT_ID); tests that need the
                             process or the operator CLI are skipped. Used to sanity-check the
@@ -55,6 +57,8 @@ AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 API_VERSIONS = {"ec2": "2016-11-15", "iam": "2010-05-08", "sts": "2011-06-15"}
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+DEFAULT_BASE_IMAGES = "/var/lib/nubo/base-images"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 # Keep the developer's own AWS configuration (profiles, default region, SSO, IMDS) out of every
 # client this process creates; each client gets explicit credentials.
@@ -274,6 +278,11 @@ class Nubo:
         self.admin = admin or Creds(_random_access_key_id(), _random_secret(), _random_account_id())
         self.proc: subprocess.Popen | None = None
         self.starts = 0
+        # Every kernel object the server creates is named with this test-unique prefix (netns
+        # `<prefix>-i-<id>`, links, cgroups `<prefix>/...`), so a test can prove nothing leaked
+        # and the session can sweep what a failed test left behind.
+        self.host_prefix = "t" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
+        self.base_images = Path(os.environ.get("NUBO_BASE_IMAGES", DEFAULT_BASE_IMAGES))
         self._session = boto3.session.Session(botocore_session=botocore.session.Session())
         self._clients: dict[tuple, Any] = {}
         self._log_file = None
@@ -291,6 +300,7 @@ class Nubo:
     def _base_env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NUBO_")}
         env.setdefault("RUST_BACKTRACE", "1")
+        env.update(NUBO_HOST_PREFIX=self.host_prefix, NUBO_BASE_IMAGES=str(self.base_images))
         return env
 
     def start(self) -> None:
@@ -458,6 +468,72 @@ class Nubo:
             raise NuboCliError(argv, done.returncode, done.stdout, done.stderr)
         return done
 
+    def exec(self, instance_id: str, *argv: str, check: bool = True,
+             timeout: float = 60) -> subprocess.CompletedProcess:
+        """`nubo exec <instance-id> -- argv...`: run a command inside the instance."""
+        if self.external:
+            pytest.skip("nubo exec needs the harness's own server")
+        cli = [str(self.binary), "exec", instance_id, "--data-dir", str(self.data_dir),
+               *self._db_args(), "--", *map(str, argv)]
+        env = self._base_env()
+        env["NUBO_DATA_DIR"] = str(self.data_dir)
+        done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+        if check and done.returncode != 0:
+            raise NuboCliError(cli[1:], done.returncode, done.stdout, done.stderr)
+        return done
+
+    # ---- kernel objects (instances) ---------------------------------------------------
+
+    def kernel_objects(self) -> dict[str, set[str]]:
+        """Everything on this host that carries this server's prefix or lives in its data dir:
+        netns, links (host and inside its namespaces), cgroups, mounts, nftables tables,
+        instance state dirs and processes (by cgroup), each as a set of names."""
+        return kernel_objects(self.host_prefix, self.data_dir)
+
+    def instance_processes(self, instance_id: str) -> set[int]:
+        """Host pids of the instance's processes: in its cgroup or in its network namespace."""
+        pids = {pid for pid, path in _proc_cgroups() if f"/{self.host_prefix}/" in path
+                and instance_id in path}
+        try:
+            ns = os.stat(f"/run/netns/{self.host_prefix}-i-{instance_id}").st_ino
+        except OSError:
+            return pids
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.stat(f"/proc/{entry}/ns/net").st_ino == ns:
+                        pids.add(int(entry))
+                except OSError:
+                    pass
+        return pids
+
+    def assert_no_kernel_leftovers(self, instance_ids: Iterable[str] = (),
+                                   baseline: dict[str, set[str]] | None = None,
+                                   timeout: float = 60.0) -> None:
+        """Wait (bounded) until nothing of these instances is left: no netns, cgroup, mount,
+        state dir or process naming them. With `baseline` (a `kernel_objects()` snapshot taken
+        before they existed) also nothing prefixed that the baseline did not have (links, the
+        VPC router's veths, nft tables). Without instance ids and baseline: nothing at all."""
+        ids = list(instance_ids)
+        left: dict[str, set[str]] = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.kernel_objects()
+            left = {}
+            for kind, names in now.items():
+                extra = {n for n in names if any(i in n for i in ids)}
+                if baseline is not None:
+                    extra |= names - baseline.get(kind, set())
+                elif not ids:
+                    extra |= names
+                if extra:
+                    left[kind] = extra
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        assert not left, f"kernel objects left behind (prefix {self.host_prefix}): {left}"
+
     def new_account(self, name: str | None = None) -> Account:
         name = name or unique("acct")
         done = self.nubo_cli("account", "create", name, "--output", "json")
@@ -492,6 +568,132 @@ class Nubo:
 
 
 # --------------------------------------------------------------------------------------------
+# Kernel objects of one host prefix (instances): listing and the end-of-session sweep
+# --------------------------------------------------------------------------------------------
+
+
+def _run_lines(*argv: str) -> list[str]:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return done.stdout.splitlines() if done.returncode == 0 else []
+
+
+def _netns_names() -> list[str]:
+    return [line.split()[0] for line in _run_lines("ip", "netns", "list") if line.strip()]
+
+
+def _link_names(netns: str | None = None) -> list[str]:
+    argv = ["ip", "-o", "link", "show"] if netns is None else ["ip", "-n", netns, "-o", "link",
+                                                                  "show"]
+    names = []
+    for line in _run_lines(*argv):
+        parts = line.split(":", 2)
+        if len(parts) >= 2:
+            names.append(parts[1].strip().split("@")[0])
+    return names
+
+
+def _proc_cgroups() -> list[tuple[int, str]]:
+    """(pid, cgroup path) for every process and every hierarchy it is in."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/cgroup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            out.append((int(entry), line.split(":", 2)[-1]))
+    return out
+
+
+def _cgroup_prefix_dirs(prefix: str) -> list[Path]:
+    """`<root>/<controller>/<prefix>` (v1) and `<root>/<prefix>` (v2) that exist."""
+    found = []
+    if (CGROUP_ROOT / prefix).is_dir():
+        found.append(CGROUP_ROOT / prefix)
+    try:
+        controllers = [c for c in CGROUP_ROOT.iterdir() if c.is_dir() and not c.is_symlink()]
+    except OSError:
+        controllers = []
+    for c in controllers:
+        if (c / prefix).is_dir():
+            found.append(c / prefix)
+    return found
+
+
+def kernel_objects(prefix: str, data_dir: Path) -> dict[str, set[str]]:
+    netns = {n for n in _netns_names() if n.startswith(prefix + "-")}
+    links = {f"host/{n}" for n in _link_names() if n.startswith(prefix)}
+    for ns in netns:
+        links |= {f"{ns}/{n}" for n in _link_names(ns) if n != "lo"}
+    cgroups = set()
+    for top in _cgroup_prefix_dirs(prefix):
+        for dirpath, dirnames, _ in os.walk(top):
+            for d in dirnames:
+                cgroups.add(str(Path(dirpath, d).relative_to(CGROUP_ROOT)))
+    mounts = {line for line in _run_lines("findmnt", "-rn", "-o", "TARGET")
+              if str(data_dir) in line or f"/{prefix}-" in line or f"/{prefix}/" in line}
+    nft = {line.strip() for line in _run_lines("nft", "list", "tables")
+           if line.split()[-1:] and line.split()[-1].startswith(prefix)}
+    try:
+        state_dirs = {p.name for p in (data_dir / "instances").iterdir()}
+    except OSError:
+        state_dirs = set()
+    processes = {f"{pid}:{path}" for pid, path in _proc_cgroups() if f"/{prefix}/" in path}
+    return {"netns": netns, "links": links, "cgroups": cgroups, "mounts": mounts, "nft": nft,
+            "state_dirs": state_dirs, "processes": processes}
+
+
+def sweep_kernel_objects(prefix: str, data_dir: Path) -> dict[str, set[str]]:
+    """Remove every kernel object of this prefix (what a failed test or a buggy server left):
+    kill its processes, unmount, delete its netns, links, nft tables and cgroups. Returns
+    what was found, so the session can report a leak."""
+    found = kernel_objects(prefix, data_dir)
+    for _ in range(3):
+        pids = {pid for pid, path in _proc_cgroups() if f"/{prefix}/" in path}
+        nss = {os.stat(f"/run/netns/{n}").st_ino for n in _netns_names()
+               if n.startswith(prefix + "-") and os.path.exists(f"/run/netns/{n}")}
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and os.stat(f"/proc/{entry}/ns/net").st_ino in nss:
+                    pids.add(int(entry))
+            except OSError:
+                pass
+        pids.discard(os.getpid())
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if not pids:
+            break
+        time.sleep(0.5)
+    mounts = sorted(kernel_objects(prefix, data_dir)["mounts"], key=len, reverse=True)
+    for target in mounts:
+        subprocess.run(["umount", "-l", target], capture_output=True)
+    for ns in found["netns"]:
+        subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
+    for link in found["links"]:
+        where, name = link.split("/", 1)
+        if where == "host":
+            subprocess.run(["ip", "link", "delete", name], capture_output=True)
+    for table in found["nft"]:
+        subprocess.run(["nft", "delete", *table.split()[:1], *table.split()[1:]],
+                       capture_output=True)
+    for top in _cgroup_prefix_dirs(prefix):
+        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: len(w[0]), reverse=True):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+    return found
+
+
+# --------------------------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------------------------
 
@@ -519,6 +721,12 @@ def nubo() -> Iterable[Nubo]:
     finally:
         if server is not None:
             server.stop()  # SIGTERM, SIGKILL if it does not exit in time
+            if not server.external:
+                left = {k: v for k, v in sweep_kernel_objects(
+                    server.host_prefix, server.data_dir).items() if v}
+                if left:
+                    print(f"\ne2e: swept kernel objects of prefix {server.host_prefix}: {left}",
+                          file=sys.stderr)
         if scratch is not None:
             scratch.drop()
         if os.environ.get("NUBO_E2E_KEEP") == "1":
