@@ -138,6 +138,20 @@ def user_data_script(body: str) -> str:
     return "#!/bin/sh\n" + body + "\n"
 
 
+def raw_call(nubo) -> Callable[[dict], Any]:
+    """A hand-built Query request as a callable that raises ClientError like boto3 does, so
+    expect_error can check requests boto3 would refuse to send (missing or unknown values)."""
+
+    def call(params: dict):
+        resp = nubo.raw("ec2", params)
+        if resp.status >= 400:
+            raise ClientError({"Error": {"Code": resp.code, "Message": resp.body},
+                               "ResponseMetadata": {"HTTPStatusCode": resp.status}},
+                              params["Action"])
+        return resp
+    return call
+
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
