@@ -16,8 +16,9 @@ use nubo_core::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {
     pub id: String,
-    /// The availability zone the host serves (`us-east-1a`).
-    pub zone: String,
+    /// The availability zones the host serves (`us-east-1a`; the
+    /// all-in-one server's one host serves every zone).
+    pub zones: Vec<String>,
     pub vcpus: u32,
     pub memory_mib: u64,
     /// False while the host is draining or down: it keeps what it runs but
@@ -94,7 +95,7 @@ pub fn place<'h>(
     hosts
         .iter()
         .filter(|h| h.schedulable)
-        .filter(|h| request.zone.as_ref().is_none_or(|z| &h.zone == z))
+        .filter(|h| request.zone.as_ref().is_none_or(|z| h.zones.contains(z)))
         .map(|h| (h, room(h, allocations, ratios)))
         .filter(|(_, r)| r.vcpus >= u64::from(request.vcpus) && r.memory_mib >= request.memory_mib)
         .max_by(|(a, ra), (b, rb)| {
@@ -161,7 +162,7 @@ mod tests {
     fn host(id: &str, zone: &str, vcpus: u32, memory_mib: u64) -> Host {
         Host {
             id: id.into(),
-            zone: zone.into(),
+            zones: vec![zone.into()],
             vcpus,
             memory_mib,
             schedulable: true,
@@ -277,7 +278,7 @@ mod tests {
                     .enumerate()
                     .map(|(i, (zone, vcpus, memory_mib, schedulable))| Host {
                         id: format!("h{i}"),
-                        zone: format!("z{zone}"),
+                        zones: vec![format!("z{zone}")],
                         vcpus,
                         memory_mib,
                         schedulable,
@@ -321,7 +322,7 @@ mod tests {
             let fits = |h: &Host, allocs: &[Allocation]| {
                 let r = room(h, allocs, ratios);
                 h.schedulable
-                    && req.zone.as_ref().is_none_or(|z| &h.zone == z)
+                    && req.zone.as_ref().is_none_or(|z| h.zones.contains(z))
                     && r.vcpus >= u64::from(vcpus)
                     && r.memory_mib >= memory_mib
             };

@@ -95,6 +95,9 @@ pub struct Ec2Service {
     pub(crate) default_vpc: bool,
     /// The (account, region) pairs known to be provisioned already.
     pub(crate) provisioned: crate::default_vpc::ProvisionedCache,
+    /// The host agent(s), once attached (see [`crate::instance::host::AgentLink`]).
+    pub(crate) agent:
+        std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn crate::instance::host::AgentLink>>>,
 }
 
 impl Ec2Service {
@@ -105,6 +108,7 @@ impl Ec2Service {
             limits,
             default_vpc: false,
             provisioned: Default::default(),
+            agent: Default::default(),
         }
     }
 

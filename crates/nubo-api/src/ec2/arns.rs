@@ -11,7 +11,35 @@ pub(super) fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>,
     let vpc = |call: &Call| -> Result<Vec<String>, Error> {
         Ok(vec![call.ec2_arn("vpc", call.params.required("VpcId")?)])
     };
+    let instances = |call: &Call| -> Result<Vec<String>, Error> {
+        Ok(call
+            .params
+            .list("InstanceId")?
+            .iter()
+            .map(|id| call.ec2_arn("instance", id))
+            .collect())
+    };
     match action {
+        Ec2Action::RunInstances => {
+            let mut arns = vec![call.ec2_arn("instance", "*")];
+            if let Some(image) = call.params.get("ImageId") {
+                arns.push(call.ec2_arn("image", image));
+            }
+            if let Some(subnet) = call.params.get("SubnetId") {
+                arns.push(call.ec2_arn("subnet", subnet));
+            }
+            Ok(arns)
+        }
+        Ec2Action::StartInstances
+        | Ec2Action::StopInstances
+        | Ec2Action::RebootInstances
+        | Ec2Action::TerminateInstances => instances(call),
+        Ec2Action::GetConsoleOutput
+        | Ec2Action::ModifyInstanceAttribute
+        | Ec2Action::ModifyInstanceMetadataOptions
+        | Ec2Action::DescribeInstanceAttribute => Ok(vec![
+            call.ec2_arn("instance", call.params.required("InstanceId")?)
+        ]),
         Ec2Action::CreateVpc | Ec2Action::CreateDefaultVpc => Ok(vec![call.ec2_arn("vpc", "*")]),
         Ec2Action::CreateFlowLogs => {
             let kind = match call.params.get("ResourceType") {
@@ -292,6 +320,8 @@ pub(super) fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>,
         | Ec2Action::DescribeInstanceTypes
         | Ec2Action::DescribeInstanceTypeOfferings
         | Ec2Action::DescribeKeyPairs
+        | Ec2Action::DescribeInstances
+        | Ec2Action::DescribeInstanceStatus
         | Ec2Action::DescribeVpcs
         | Ec2Action::DescribeFlowLogs
         | Ec2Action::DescribeSubnets

@@ -5,6 +5,7 @@
 mod arns;
 mod elastic_ip;
 mod flow_log;
+mod instance;
 mod instance_type;
 mod internet_gateway;
 mod key_pair;
@@ -56,6 +57,17 @@ ec2_actions!(
     DescribeAccountAttributes,
     DescribeInstanceTypes,
     DescribeInstanceTypeOfferings,
+    RunInstances,
+    DescribeInstances,
+    DescribeInstanceStatus,
+    StartInstances,
+    StopInstances,
+    RebootInstances,
+    TerminateInstances,
+    GetConsoleOutput,
+    ModifyInstanceAttribute,
+    DescribeInstanceAttribute,
+    ModifyInstanceMetadataOptions,
     CreateKeyPair,
     ImportKeyPair,
     DescribeKeyPairs,
@@ -192,6 +204,23 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::DescribeInstanceTypes => instance_type::describe_instance_types(api, call).await,
         Ec2Action::DescribeInstanceTypeOfferings => {
             instance_type::describe_instance_type_offerings(api, call).await
+        }
+        Ec2Action::RunInstances => instance::run_instances(api, call).await,
+        Ec2Action::DescribeInstances => instance::describe_instances(api, call).await,
+        Ec2Action::DescribeInstanceStatus => instance::describe_instance_status(api, call).await,
+        Ec2Action::StartInstances
+        | Ec2Action::StopInstances
+        | Ec2Action::RebootInstances
+        | Ec2Action::TerminateInstances => {
+            instance::change_instances(api, call, action.name()).await
+        }
+        Ec2Action::GetConsoleOutput => instance::get_console_output(api, call).await,
+        Ec2Action::ModifyInstanceAttribute => instance::modify_instance_attribute(api, call).await,
+        Ec2Action::DescribeInstanceAttribute => {
+            instance::describe_instance_attribute(api, call).await
+        }
+        Ec2Action::ModifyInstanceMetadataOptions => {
+            instance::modify_instance_metadata_options(api, call).await
         }
         Ec2Action::CreateKeyPair => key_pair::create_key_pair(api, call).await,
         Ec2Action::ImportKeyPair => key_pair::import_key_pair(api, call).await,

@@ -248,6 +248,51 @@ impl Ec2Service {
         }
     }
 
+    /// Claims a free address of the pool for `owner` (an Elastic IP's
+    /// allocation, or an instance for its launch-time public address).
+    pub(crate) async fn claim_any_public_ip(
+        &self,
+        tx: &mut Tx,
+        scope: &RequestScope,
+        owner: &ResourceId,
+    ) -> Result<Ipv4Addr, Error> {
+        let pool = pool_addresses(&self.limits.public_pool);
+        let start = if pool.is_empty() {
+            0
+        } else {
+            rand::thread_rng().gen_range(0..pool.len())
+        };
+        for ip in probe_order(&pool, start) {
+            if Self::claim(tx, scope, ip, owner).await? {
+                return Ok(ip);
+            }
+        }
+        Err(Error::LimitExceeded {
+            code: "AddressLimitExceeded",
+            message: "The public address pool of this installation is exhausted.".into(),
+        })
+    }
+
+    /// Gives `ip` back to the pool (its claim row, in the caller's account).
+    pub(crate) async fn release_public_ip_claim(
+        tx: &mut Tx,
+        scope: &RequestScope,
+        ip: Ipv4Addr,
+    ) -> Result<(), Error> {
+        let claim = claim_id(ip);
+        let row = tx
+            .get_resource(scope.account.as_str(), &claim)
+            .await
+            .map_err(store_err)?;
+        match row {
+            Some(row) => tx
+                .delete_resource(scope.account.as_str(), &claim, row.generation)
+                .await
+                .map_err(store_err),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) async fn allocate_address_once(
         &self,
         scope: &RequestScope,
@@ -288,24 +333,7 @@ impl Ec2Service {
                 }
                 ip
             }
-            None => {
-                let start = if pool.is_empty() {
-                    0
-                } else {
-                    rand::thread_rng().gen_range(0..pool.len())
-                };
-                let mut found = None;
-                for ip in probe_order(&pool, start) {
-                    if Self::claim(&mut tx, scope, ip, &id).await? {
-                        found = Some(ip);
-                        break;
-                    }
-                }
-                found.ok_or_else(|| Error::LimitExceeded {
-                    code: "AddressLimitExceeded",
-                    message: "The public address pool of this installation is exhausted.".into(),
-                })?
-            }
+            None => self.claim_any_public_ip(&mut tx, scope, &id).await?,
         };
         let address = Address {
             id,
@@ -370,15 +398,7 @@ impl Ec2Service {
                 ),
             ));
         }
-        let claim = claim_id(address.value.public_ip);
-        let claim_row = tx
-            .get_resource(scope.account.as_str(), &claim)
-            .await
-            .map_err(store_err)?
-            .ok_or_else(|| Error::internal(format!("{id} has no claim on its address")))?;
-        tx.delete_resource(scope.account.as_str(), &claim, claim_row.generation)
-            .await
-            .map_err(store_err)?;
+        Self::release_public_ip_claim(&mut tx, scope, address.value.public_ip).await?;
         tx.delete_resource(scope.account.as_str(), id.as_str(), address.generation)
             .await
             .map_err(store_err)?;

@@ -178,6 +178,15 @@ impl Ec2Service {
         Ok(pairs)
     }
 
+    /// The OpenSSH public key of the caller's pair `name`, for a launch.
+    pub(crate) async fn key_pair_public_key(
+        &self,
+        scope: &RequestScope,
+        name: &str,
+    ) -> Result<String, Error> {
+        Ok(self.key_pair_by_name(scope, name).await?.public_key)
+    }
+
     async fn key_pair_by_name(&self, scope: &RequestScope, name: &str) -> Result<KeyPair, Error> {
         let marker = self
             .store

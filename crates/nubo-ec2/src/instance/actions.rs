@@ -1,0 +1,245 @@
+//! `StartInstances`, `StopInstances`, `RebootInstances` and
+//! `TerminateInstances`: each moves every named instance in one
+//! transaction (all exist and all may change, or nothing changes) into the
+//! state the host agent then carries out.
+
+use nubo_core::{Error, ResourceId};
+
+use super::state::{user_transition_reason, InstanceState, StateReason};
+use super::{incorrect_state, Instance};
+use crate::resource::{
+    self, get_in_tx, store_err, update_in_tx, Ec2Service, RequestScope, Versioned,
+};
+use crate::retry::with_retry;
+
+/// One instance's change, as the state-changing calls answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    pub instance_id: ResourceId,
+    pub previous: InstanceState,
+    pub current: InstanceState,
+}
+
+/// Which call is moving the instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop { force: bool },
+    Terminate,
+    Reboot,
+}
+
+/// The pure rule: the state `instance` moves to under `action`, or the
+/// error AWS answers. `None` = nothing to change (already there).
+pub fn plan(instance: &Instance, action: Action) -> Result<Option<InstanceState>, Error> {
+    use InstanceState::*;
+    let id = &instance.id;
+    let state = instance.state;
+    match action {
+        Action::Start => match state {
+            Stopped => Ok(Some(Pending)),
+            Pending | Running => Ok(None),
+            _ => Err(incorrect_state(id, state, "started")),
+        },
+        Action::Stop { .. } => {
+            if instance.disable_api_stop {
+                return Err(Error::client(
+                    "OperationNotPermitted",
+                    format!(
+                        "The instance '{id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again."
+                    ),
+                ));
+            }
+            match state {
+                Pending | Running => Ok(Some(Stopping)),
+                Stopping | Stopped => Ok(None),
+                _ => Err(incorrect_state(id, state, "stopped")),
+            }
+        }
+        Action::Terminate => {
+            if instance.disable_api_termination && state != Terminated {
+                return Err(Error::client(
+                    "OperationNotPermitted",
+                    format!(
+                        "The instance '{id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again."
+                    ),
+                ));
+            }
+            match state {
+                ShuttingDown | Terminated => Ok(None),
+                _ => Ok(Some(ShuttingDown)),
+            }
+        }
+        Action::Reboot => match state {
+            Pending | Running => Ok(None),
+            _ => Err(incorrect_state(id, state, "rebooted")),
+        },
+    }
+}
+
+impl Ec2Service {
+    /// Applies `action` to every instance of `ids`.
+    pub async fn change_instances(
+        &self,
+        scope: &RequestScope,
+        ids: &[ResourceId],
+        action: Action,
+    ) -> Result<Vec<StateChange>, Error> {
+        if ids.is_empty() {
+            return Err(Error::MissingParameter("InstanceId".into()));
+        }
+        let changes = with_retry(|| self.change_instances_once(scope, ids, action)).await?;
+        self.wake_agents();
+        Ok(changes)
+    }
+
+    async fn change_instances_once(
+        &self,
+        scope: &RequestScope,
+        ids: &[ResourceId],
+        action: Action,
+    ) -> Result<Vec<StateChange>, Error> {
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let mut changes = Vec::with_capacity(ids.len());
+        let mut seen = Vec::new();
+        for id in ids {
+            if seen.contains(id) {
+                continue;
+            }
+            seen.push(id.clone());
+            let mut instance: Versioned<Instance> = get_in_tx(&mut tx, scope, id).await?;
+            let previous = instance.value.state;
+            let next = plan(&instance.value, action)?;
+            let now = chrono::Utc::now();
+            let i = &mut instance.value;
+            match (action, next) {
+                (Action::Reboot, _) => {
+                    i.reboots_requested += 1;
+                }
+                (Action::Stop { force }, None) if previous == InstanceState::Stopping && force => {
+                    i.force_stop = true;
+                }
+                (_, None) => {
+                    changes.push(StateChange {
+                        instance_id: id.clone(),
+                        previous,
+                        current: previous,
+                    });
+                    continue;
+                }
+                (Action::Start, Some(next)) => {
+                    i.state = next;
+                    i.state_reason = Some(StateReason {
+                        code: "pending".into(),
+                        message: "pending".into(),
+                    });
+                    i.state_transition_reason = String::new();
+                    i.force_stop = false;
+                    i.launch_time = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    let has_elastic_ip = self.primary_has_elastic_ip(&mut tx, scope, i).await?;
+                    if i.assign_public_ip && i.public_ip.is_none() && !has_elastic_ip {
+                        i.public_ip = Some(self.claim_any_public_ip(&mut tx, scope, &i.id).await?);
+                    }
+                }
+                (Action::Stop { force }, Some(next)) => {
+                    i.state = next;
+                    i.force_stop = force;
+                    i.state_reason = Some(StateReason::user_initiated());
+                    i.state_transition_reason = user_transition_reason(now);
+                }
+                (Action::Terminate, Some(next)) => {
+                    i.state = next;
+                    i.state_reason = Some(StateReason::user_initiated());
+                    i.state_transition_reason = user_transition_reason(now);
+                }
+            }
+            update_in_tx(&mut tx, scope, &instance).await?;
+            changes.push(StateChange {
+                instance_id: id.clone(),
+                previous,
+                current: instance.value.state,
+            });
+        }
+        let touched: Vec<&str> = seen.iter().map(|i| i.as_str()).collect();
+        resource::commit(tx, scope, &touched).await?;
+        Ok(changes)
+    }
+
+    async fn primary_has_elastic_ip(
+        &self,
+        tx: &mut nubo_store::Tx,
+        scope: &RequestScope,
+        instance: &Instance,
+    ) -> Result<bool, Error> {
+        let row = tx
+            .get_resource(
+                scope.account.as_str(),
+                instance.primary_interface_id.as_str(),
+            )
+            .await
+            .map_err(store_err)?;
+        Ok(match row {
+            Some(r) => resource::decode::<crate::network_interface::NetworkInterface>(&r)?
+                .value
+                .association()
+                .is_some(),
+            None => false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instance::run::tests_support::instance_in;
+
+    fn code(r: Result<Option<InstanceState>, Error>) -> String {
+        match r {
+            Ok(Some(s)) => s.as_str().into(),
+            Ok(None) => "unchanged".into(),
+            Err(Error::Client { code, .. }) => code.into(),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn the_table_of_user_actions() {
+        use InstanceState::*;
+        let rows = [
+            (Running, Action::Stop { force: false }, "stopping"),
+            (Stopped, Action::Stop { force: false }, "unchanged"),
+            (
+                Terminated,
+                Action::Stop { force: true },
+                "IncorrectInstanceState",
+            ),
+            (Stopped, Action::Start, "pending"),
+            (Running, Action::Start, "unchanged"),
+            (Stopping, Action::Start, "IncorrectInstanceState"),
+            (Terminated, Action::Start, "IncorrectInstanceState"),
+            (Stopped, Action::Terminate, "shutting-down"),
+            (Terminated, Action::Terminate, "unchanged"),
+            (Running, Action::Reboot, "unchanged"),
+            (Stopped, Action::Reboot, "IncorrectInstanceState"),
+        ];
+        for (state, action, want) in rows {
+            assert_eq!(
+                code(plan(&instance_in(state), action)),
+                want,
+                "{state:?} {action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn protections_refuse() {
+        let mut i = instance_in(InstanceState::Running);
+        i.disable_api_termination = true;
+        assert_eq!(code(plan(&i, Action::Terminate)), "OperationNotPermitted");
+        i.disable_api_stop = true;
+        assert_eq!(
+            code(plan(&i, Action::Stop { force: true })),
+            "OperationNotPermitted"
+        );
+    }
+}
