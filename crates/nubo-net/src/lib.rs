@@ -1,0 +1,43 @@
+//! Nubo's network data plane on one host, and the instance metadata service.
+//!
+//! The host agent feeds this crate plain data (which ENIs of which VPC are on
+//! this host, which instances run) and it converges the kernel to it, following
+//! `shared/ARCHITECTURE.md` §3:
+//!
+//! - one **router namespace per VPC** (`<prefix>-vpc-…`), the VPC's VRF: IPv4
+//!   forwarding on, `169.254.169.254/32` and every subnet gateway address on its
+//!   loopback, strict reverse-path filtering (an ENI cannot spoof another's
+//!   address, which is what lets metadata trust the source address);
+//! - one **veth pair per ENI**: `eth<N>` in the instance's namespace
+//!   (`<prefix>-i-…`) with the ENI's MAC, address and a default route via the
+//!   subnet gateway, the other end (`<prefix>e<eni tail>`) in the router with
+//!   proxy ARP and a `/32` route, so all traffic, even within a subnet, crosses
+//!   the router;
+//! - the **metadata service** ([`imds`]) listening on 169.254.169.254:80 inside
+//!   each router namespace, identifying the caller by (VPC, source address).
+//!
+//! Layout, so that route tables, security groups, ACLs and gateways can grow in
+//! later: [`plan`] is pure (desired model + observed kernel → kernel objects and
+//! actions), [`ops::NetOps`] is the narrow kernel trait with the real
+//! [`linux::LinuxNetOps`] and the recording [`fake::FakeNetOps`], and
+//! [`DataPlane`] executes plans (plug, unplug, reconcile). Every kernel object
+//! carries the configured name prefix ([`naming`]), so the reconciler removes
+//! prefixed orphans and tests can prove nothing leaked.
+//!
+//! This crate does not depend on the store or the EC2 service: it is a leaf that
+//! only the host agent uses.
+
+pub mod dataplane;
+pub mod error;
+pub mod fake;
+pub mod imds;
+pub mod linux;
+pub mod naming;
+pub mod netns;
+pub mod ops;
+pub mod plan;
+
+pub use dataplane::{DataPlane, ReconcileReport};
+pub use error::NetError;
+pub use naming::NetConfig;
+pub use plan::EniPlug;

@@ -1,0 +1,237 @@
+//! The real kernel behind [`NetOps`]: iproute2 (`ip -n <ns> -batch -`, one
+//! process per batch) for links, addresses and routes, `/run/netns` for the
+//! namespace list, and `/proc/sys` written from a thread inside the namespace
+//! for sysctls (no process spawn).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::netns::{run_in_netns, NETNS_DIR};
+use crate::ops::{IpCmd, LinkInfo, NetOps, Sysctl, VethSpec};
+use crate::NetError;
+
+/// Drives the host's kernel. Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN).
+#[derive(Debug, Default, Clone)]
+pub struct LinuxNetOps;
+
+impl LinuxNetOps {
+    pub fn new() -> Self {
+        LinuxNetOps
+    }
+}
+
+fn ip(args: &[&str], stdin: Option<&str>) -> Result<String, NetError> {
+    let command = format!("ip {}", args.join(" "));
+    let mut child = Command::new("ip")
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| NetError::io(format!("spawn {command}"), e))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes())
+            .map_err(|e| NetError::io(format!("write to {command}"), e))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| NetError::io(format!("wait for {command}"), e))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(NetError::Command {
+            command: match stdin {
+                Some(text) => format!("{command} <<< {}", text.trim_end().replace('\n', "; ")),
+                None => command,
+            },
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// One batch line for iproute2.
+pub fn batch_line(cmd: &IpCmd) -> String {
+    match cmd {
+        IpCmd::LinkUp { dev } => format!("link set dev {dev} up"),
+        IpCmd::AddrReplace {
+            dev,
+            addr,
+            prefix_len,
+        } => format!("address replace {addr}/{prefix_len} dev {dev}"),
+        IpCmd::RouteReplace {
+            dst,
+            prefix_len,
+            dev,
+            via,
+        } => {
+            let dst = if *prefix_len == 0 {
+                "default".to_string()
+            } else {
+                format!("{dst}/{prefix_len}")
+            };
+            match via {
+                Some(gw) => format!("route replace {dst} via {gw} dev {dev}"),
+                None => format!("route replace {dst} dev {dev}"),
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct IpLink {
+    ifname: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    flags: Vec<String>,
+}
+
+/// Parses `ip -j link show`.
+pub fn parse_links(json: &str) -> Result<Vec<LinkInfo>, NetError> {
+    let links: Vec<IpLink> = serde_json::from_str(json)
+        .map_err(|e| NetError::Invalid(format!("unexpected `ip -j link` output: {e}")))?;
+    Ok(links
+        .into_iter()
+        .map(|l| LinkInfo {
+            up: l.flags.iter().any(|f| f == "UP"),
+            name: l.ifname,
+            mac: l.address.to_ascii_lowercase(),
+        })
+        .collect())
+}
+
+impl NetOps for LinuxNetOps {
+    fn netns_list(&self) -> Result<Vec<String>, NetError> {
+        let dir = match std::fs::read_dir(NETNS_DIR) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(NetError::io(format!("list {NETNS_DIR}"), e)),
+        };
+        let mut names = Vec::new();
+        for entry in dir {
+            let entry = entry.map_err(|e| NetError::io(format!("list {NETNS_DIR}"), e))?;
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn netns_add(&self, name: &str) -> Result<(), NetError> {
+        ip(&["netns", "add", name], None).map(|_| ())
+    }
+
+    fn netns_del(&self, name: &str) -> Result<(), NetError> {
+        ip(&["netns", "delete", name], None).map(|_| ())
+    }
+
+    fn links(&self, netns: &str) -> Result<Vec<LinkInfo>, NetError> {
+        parse_links(&ip(&["-n", netns, "-j", "link", "show"], None)?)
+    }
+
+    fn veth_add(&self, s: &VethSpec) -> Result<(), NetError> {
+        ip(
+            &[
+                "-n",
+                &s.netns,
+                "link",
+                "add",
+                &s.name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &s.peer_name,
+                "address",
+                &s.peer_mac,
+                "netns",
+                &s.peer_netns,
+            ],
+            None,
+        )
+        .map(|_| ())
+    }
+
+    fn link_del(&self, netns: &str, name: &str) -> Result<(), NetError> {
+        ip(&["-n", netns, "link", "delete", "dev", name], None).map(|_| ())
+    }
+
+    fn apply(&self, netns: &str, cmds: &[IpCmd]) -> Result<(), NetError> {
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let mut script = String::new();
+        for cmd in cmds {
+            script.push_str(&batch_line(cmd));
+            script.push('\n');
+        }
+        ip(&["-n", netns, "-batch", "-"], Some(&script)).map(|_| ())
+    }
+
+    fn sysctl(&self, netns: &str, settings: &[Sysctl]) -> Result<(), NetError> {
+        let settings = settings.to_vec();
+        run_in_netns(netns, move || {
+            for s in &settings {
+                let path = format!("/proc/sys/{}", s.key);
+                std::fs::write(&path, &s.value)
+                    .map_err(|e| NetError::io(format!("write {path}"), e))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn batch_lines_are_iproute2_syntax() {
+        assert_eq!(
+            batch_line(&IpCmd::LinkUp { dev: "eth0".into() }),
+            "link set dev eth0 up"
+        );
+        assert_eq!(
+            batch_line(&IpCmd::AddrReplace {
+                dev: "lo".into(),
+                addr: Ipv4Addr::new(169, 254, 169, 254),
+                prefix_len: 32
+            }),
+            "address replace 169.254.169.254/32 dev lo"
+        );
+        assert_eq!(
+            batch_line(&IpCmd::RouteReplace {
+                dst: Ipv4Addr::UNSPECIFIED,
+                prefix_len: 0,
+                dev: "eth0".into(),
+                via: Some(Ipv4Addr::new(10, 0, 1, 1))
+            }),
+            "route replace default via 10.0.1.1 dev eth0"
+        );
+        assert_eq!(
+            batch_line(&IpCmd::RouteReplace {
+                dst: Ipv4Addr::new(10, 0, 1, 5),
+                prefix_len: 32,
+                dev: "nbe1".into(),
+                via: None
+            }),
+            "route replace 10.0.1.5/32 dev nbe1"
+        );
+    }
+
+    #[test]
+    fn parses_ip_json_links() {
+        let json = r#"[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"address":"00:00:00:00:00:00"},
+            {"ifindex":5,"link_index":4,"ifname":"eth0","flags":["BROADCAST","MULTICAST"],"address":"02:AA:bb:cc:dd:ee","link_netnsid":0}]"#;
+        let links = parse_links(json).unwrap();
+        assert_eq!(links.len(), 2);
+        assert!(links[0].up);
+        assert_eq!(links[1].name, "eth0");
+        assert_eq!(links[1].mac, "02:aa:bb:cc:dd:ee");
+        assert!(!links[1].up);
+    }
+}

@@ -1,0 +1,91 @@
+//! The narrow kernel interface of the data plane. [`crate::linux::LinuxNetOps`]
+//! drives the real kernel; [`crate::fake::FakeNetOps`] records calls and models
+//! the kernel's state and preconditions so planners and the reconciler are
+//! tested without root.
+//!
+//! Operations are coarse on purpose (a batch of address/route/link commands per
+//! namespace is one call), because each call to the real kernel costs a process
+//! spawn and plugging an ENI is on the instance launch path.
+
+use std::net::Ipv4Addr;
+
+use crate::NetError;
+
+/// A link as observed in a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub name: String,
+    /// Lowercase `aa:bb:…` MAC address.
+    pub mac: String,
+    pub up: bool,
+}
+
+/// A veth pair to create: `name` in `netns`, `peer_name` (with `peer_mac`) in
+/// `peer_netns`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VethSpec {
+    pub netns: String,
+    pub name: String,
+    pub peer_netns: String,
+    pub peer_name: String,
+    pub peer_mac: String,
+}
+
+/// One configuration command inside a namespace; every command has "replace"
+/// semantics so applying a batch twice is harmless.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpCmd {
+    /// Set a link administratively up.
+    LinkUp { dev: String },
+    /// Ensure an address is on a link.
+    AddrReplace {
+        dev: String,
+        addr: Ipv4Addr,
+        prefix_len: u8,
+    },
+    /// Ensure a route (`dst/prefix_len` out of `dev`, through `via` if set).
+    RouteReplace {
+        dst: Ipv4Addr,
+        prefix_len: u8,
+        dev: String,
+        via: Option<Ipv4Addr>,
+    },
+}
+
+/// A sysctl under `/proc/sys/` (e.g. `net/ipv4/ip_forward`) and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sysctl {
+    pub key: String,
+    pub value: String,
+}
+
+impl Sysctl {
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Sysctl {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// The kernel, as the data plane sees it. Namespaces are named (`/run/netns/<name>`).
+pub trait NetOps: Send + Sync {
+    /// Names of all named network namespaces.
+    fn netns_list(&self) -> Result<Vec<String>, NetError>;
+    /// Create a named namespace (its loopback is down, as the kernel makes it).
+    /// Creating one that exists is an error.
+    fn netns_add(&self, name: &str) -> Result<(), NetError>;
+    /// Delete a named namespace; its veth ends (and so their peers) go with it
+    /// once nothing else holds it.
+    fn netns_del(&self, name: &str) -> Result<(), NetError>;
+    /// The links of a namespace.
+    fn links(&self, netns: &str) -> Result<Vec<LinkInfo>, NetError>;
+    /// Create a veth pair across two namespaces.
+    fn veth_add(&self, spec: &VethSpec) -> Result<(), NetError>;
+    /// Delete a link (a veth's peer goes with it).
+    fn link_del(&self, netns: &str, name: &str) -> Result<(), NetError>;
+    /// Apply a batch of commands in one namespace, in order.
+    fn apply(&self, netns: &str, cmds: &[IpCmd]) -> Result<(), NetError>;
+    /// Write sysctls as seen from inside a namespace (per-namespace `net/…` keys).
+    fn sysctl(&self, netns: &str, settings: &[Sysctl]) -> Result<(), NetError>;
+}
