@@ -15,6 +15,10 @@
 #   BENCH_SCENARIOS="baseline create_vpc describe_vpcs describe_vpcs_tag"
 #                                scenarios to run; also vpc_model and vpc_model_rule_per_call
 #                                (the VPC-model build and reads, bench/vpc_model.py; minutes each)
+#                                and instances (bench/instances.py: real instances, launch
+#                                latency/throughput, memory, DescribeInstances with 1,000 vs Moto;
+#                                needs root and the base image; it starts its own servers)
+#   BENCH_INSTANCES_ARGS=""      extra bench/instances.py arguments (e.g. "--launches 20")
 #   BENCH_ARGS=""                extra api_bench.py arguments (e.g. "--model-vpcs 20")
 #   BENCH_MODEL_TIMEOUT=1800     seconds before one vpc_model* api_bench run is killed (others: 240)
 #   BENCH_OUT=bench/results      where results.md / results.json (+ logs) go
@@ -161,6 +165,7 @@ for peer in $PEERS; do
     runs=()
     for sc in $SCENARIO_LIST; do
       case "$sc" in
+        instances) ;;  # bench/instances.py runs both peers itself, below
         create_vpc|vpc_model|vpc_model_rule_per_call)
           for cl in ${CLIENTS//,/ }; do runs+=("$sc:$cl"); done ;;
         *) runs+=("$sc:$CLIENTS") ;;
@@ -189,6 +194,21 @@ for peer in $PEERS; do
   done
 done
 
+# ---------------------------------------------------------------- instances
+INSTANCES_MD=""
+if [[ " $SCENARIO_LIST " == *" instances "* ]]; then
+  if [[ -n "$NUBO_PENDING" ]]; then
+    log "instances: nubo is pending, skipped"
+  else
+    log "instances: bench/instances.py (real instances; minutes)"
+    # shellcheck disable=SC2086
+    NUBO_BIN="$NUBO" "$PY" "$ROOT/bench/instances.py" --json "$OUT/instances.json" \
+      --markdown "$WORK/instances.md" ${BENCH_INSTANCES_ARGS:-} 2>"$LOGS/instances.log" >/dev/null \
+      || log "instances: bench/instances.py reported a failure (see $LOGS/instances.log)"
+    if [[ -s "$WORK/instances.md" ]]; then INSTANCES_MD="$WORK/instances.md"; fi
+  fi
+fi
+
 # ---------------------------------------------------------------- report
 # A peer with no result at all (not built, or never started) shows as "pending".
 PENDING=""
@@ -213,6 +233,7 @@ done
   else
     echo "No results."
   fi
+  if [[ -n "$INSTANCES_MD" ]]; then echo; echo "### Instances"; echo; cat "$INSTANCES_MD"; fi
 } >"$OUT/results.md"
 cat "$OUT/results.md"
 log "done: $OUT/results.md, $OUT/results.json, logs in $LOGS"
