@@ -45,6 +45,13 @@ pub enum Output {
 }
 
 fn main() -> std::process::ExitCode {
+    // The container launcher's stages (hidden; spawned by the container
+    // driver). Handled before anything else: they unshare namespaces, which
+    // needs a single-threaded process, so no async runtime may exist yet.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(nubo_compute::LAUNCHER_SUBCOMMAND) {
+        nubo_compute::launcher_main(&args);
+    }
     let cli = Cli::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.global.worker_threads.filter(|n| *n > 0) {
