@@ -59,7 +59,6 @@ def test_describe_filters(nubo, ec2, fleet, base_image):
         ({"Name": "tag:Name", "Values": ["ab"]}, {A, B}),
         ({"Name": "tag:Name", "Values": ["a*"]}, {A, B}),
         ({"Name": "tag-key", "Values": ["owner"]}, {C}),
-        ({"Name": "tag-value", "Values": ["web"]}, {A, B}),
         ({"Name": "network-interface.network-interface-id",
           "Values": [a["NetworkInterfaces"][0]["NetworkInterfaceId"]]}, {A}),
         ({"Name": "network-interface.subnet-id", "Values": [net.subnet_b_id]}, {C}),
@@ -71,9 +70,14 @@ def test_describe_filters(nubo, ec2, fleet, base_image):
         ({"Name": "owner-id", "Values": [nubo.admin.account_id]}, {A, B, C}),
         ({"Name": "instance.group-id", "Values": [net.default_group()]}, {A, B, C}),
         ({"Name": "instance.group-name", "Values": ["default"]}, {A, B, C}),
-        ({"Name": "ami-launch-index", "Values": ["1"]},
+        ({"Name": "launch-index", "Values": ["1"]},
          {x["InstanceId"] for x in (a, b) if x["AmiLaunchIndex"] == 1}),
         ({"Name": "private-dns-name", "Values": [a["PrivateDnsName"]]}, {A}),
+        ({"Name": "client-token", "Values": [c["ClientToken"]]}, {C}),
+        ({"Name": "state-reason-code", "Values": ["Client.UserInitiatedShutdown"]}, {C}),
+        ({"Name": "network-interface.group-id", "Values": [net.default_group()]}, {A, B, C}),
+        ({"Name": "metadata-options.http-tokens",
+          "Values": [a["MetadataOptions"]["HttpTokens"]]}, {A, B, C}),
     ]
     for f, expected in cases:
         assert select(f) == expected, f
