@@ -496,7 +496,7 @@ class Nubo:
         pids = {pid for pid, path in _proc_cgroups() if f"/{self.host_prefix}/" in path
                 and instance_id in path}
         try:
-            ns = os.stat(f"/run/netns/{self.host_prefix}-i-{instance_id}").st_ino
+            ns = os.stat(f"/run/netns/{self.host_prefix}-{instance_id}").st_ino
         except OSError:
             return pids
         for entry in os.listdir("/proc"):

@@ -201,7 +201,7 @@ class Network:
             {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]["GroupId"]
 
     def router_ns(self, nubo) -> str:
-        return f"{nubo.host_prefix}-vpc-{self.vpc_id}"
+        return f"{nubo.host_prefix}-{self.vpc_id}"  # the prefix + the VPC ID
 
 
 _second_octet = iter(range(60, 250))

@@ -86,7 +86,8 @@ def _memory_limit(nubo, iid):
     return None
 
 
-def test_source_dest_check_termination_protection_and_groups(nubo, ec2, network, launch):
+def test_source_dest_check_termination_protection_and_groups(nubo, ec2, network, launch,
+                                                             cleanup):
     [inst] = launch()["Instances"]
     iid = inst["InstanceId"]
     eni = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
@@ -112,8 +113,10 @@ def test_source_dest_check_termination_protection_and_groups(nubo, ec2, network,
 
     sg1 = ec2.create_security_group(GroupName=unique("a"), Description="a",
                                     VpcId=network.vpc_id)["GroupId"]
+    cleanup(lambda: ec2.delete_security_group(GroupId=sg1))
     sg2 = ec2.create_security_group(GroupName=unique("b"), Description="b",
                                     VpcId=network.vpc_id)["GroupId"]
+    cleanup(lambda: ec2.delete_security_group(GroupId=sg2))
     ec2.modify_instance_attribute(InstanceId=iid, Groups=[sg1, sg2])
     assert {g["GroupId"] for g in attr(ec2, iid, "groupSet")["Groups"]} == {sg1, sg2}
     assert {g["GroupId"] for g in describe(ec2, iid)["SecurityGroups"]} == {sg1, sg2}
@@ -121,6 +124,7 @@ def test_source_dest_check_termination_protection_and_groups(nubo, ec2, network,
     assert {g["GroupId"] for g in e["Groups"]} == {sg1, sg2}
     # A group of another VPC or one that does not exist: refused, nothing changed.
     other = ec2.create_vpc(CidrBlock="10.251.0.0/16")["Vpc"]["VpcId"]
+    cleanup(lambda: ec2.delete_vpc(VpcId=other))
     try:
         other_sg = ec2.describe_security_groups(Filters=[
             {"Name": "vpc-id", "Values": [other]}])["SecurityGroups"][0]["GroupId"]
@@ -131,9 +135,6 @@ def test_source_dest_check_termination_protection_and_groups(nubo, ec2, network,
         assert {g["GroupId"] for g in attr(ec2, iid, "groupSet")["Groups"]} == {sg1, sg2}
     finally:
         ec2.modify_instance_attribute(InstanceId=iid, Groups=[network.default_group()])
-        ec2.delete_vpc(VpcId=other)
-    for sg in (sg1, sg2):
-        ec2.delete_security_group(GroupId=sg)
     # DryRun on a modify changes nothing.
     expect_error("DryRunOperation", ec2.modify_instance_attribute, InstanceId=iid,
                  SourceDestCheck={"Value": False}, DryRun=True)

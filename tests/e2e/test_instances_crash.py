@@ -103,8 +103,8 @@ def assert_world_matches_store(nubo, world: dict) -> None:
     known = set(world)
     objects = nubo.kernel_objects()
     for ns in objects["netns"]:
-        if ns.startswith(f"{prefix}-i-"):
-            assert ns[len(prefix) + 3:] in known - gone, f"orphan instance netns {ns}"
+        if ns.startswith(f"{prefix}-i-"):   # `<prefix>-` + the instance ID
+            assert ns[len(prefix) + 1:] in known - gone, f"orphan instance netns {ns}"
         else:
             assert ns.startswith(f"{prefix}-vpc-"), f"unexplained netns {ns}"
     for d in objects["state_dirs"]:

@@ -121,10 +121,17 @@ def test_user_data_runs_once_as_root_and_console_shows_it(nubo, ec2, launch):
     assert f"CONSOLE-{marker}" in latest["Output"]
 
     # Reboot: user-data does not run again.
+    booted = init_start_time(nubo, iid)
     ec2.reboot_instances(InstanceIds=[iid])
-    wait_until("reboot to finish", lambda: nubo.exec(iid, "true", check=False).returncode == 0)
+    wait_until("a new init after RebootInstances", lambda: _rebooted(nubo, iid, booted))
     wait_state(ec2, iid, "running")
     assert run(nubo, iid, "cat", "/root/ud-runs").split() == [marker]
+
+
+def _rebooted(nubo, iid, booted: str) -> bool:
+    """Whether the instance's PID 1 is a different process than the one started at `booted`."""
+    done = nubo.exec(iid, "cat", "/proc/1/stat", check=False)
+    return done.returncode == 0 and done.stdout.rsplit(")", 1)[1].split()[19] != booted
 
 
 def test_stop_start_keeps_address_and_disk_and_leaves_no_process(nubo, ec2, running):
@@ -206,11 +213,7 @@ def test_reboot_keeps_everything(nubo, ec2, running):
     booted = init_start_time(nubo, iid)
 
     ec2.reboot_instances(InstanceIds=[iid])
-
-    def rebooted():
-        done = nubo.exec(iid, "cat", "/proc/1/stat", check=False)
-        return done.returncode == 0 and done.stdout.rsplit(")", 1)[1].split()[19] != booted
-    wait_until("a new init after RebootInstances", rebooted)
+    wait_until("a new init after RebootInstances", lambda: _rebooted(nubo, iid, booted))
     wait_state(ec2, iid, "running")
     after = describe(ec2, iid)
     assert after["PrivateIpAddress"] == ip
@@ -227,7 +230,7 @@ def test_terminate_leaves_nothing_and_deletes_the_primary_eni(nubo, ec2, network
     wait_state(ec2, iid, "running")
     wait_exec_ready(nubo, iid)
     objects = nubo.kernel_objects()
-    assert f"{nubo.host_prefix}-i-{iid}" in objects["netns"], objects["netns"]
+    assert f"{nubo.host_prefix}-{iid}" in objects["netns"], objects["netns"]
     assert iid in objects["state_dirs"]
     assert (nubo.data_dir / "instances" / iid).is_dir()
     assert nubo.instance_processes(iid)
@@ -330,9 +333,11 @@ def test_instance_initiated_shutdown_behaviour(nubo, ec2, launch, behaviour, fin
     assert not nubo.instance_processes(iid)
 
 
-def test_private_ip_security_groups_placement_and_network_interfaces(nubo, ec2, network, launch):
+def test_private_ip_security_groups_placement_and_network_interfaces(nubo, ec2, network, launch,
+                                                                     cleanup):
     sg = ec2.create_security_group(GroupName=unique("sg"), Description="e2e",
                                    VpcId=network.vpc_id)["GroupId"]
+    cleanup(lambda: ec2.delete_security_group(GroupId=sg))
     ip = network.subnet_b["CidrBlock"].rsplit(".", 1)[0] + ".77"
     [inst] = launch(SubnetId=network.subnet_b_id, PrivateIpAddress=ip, SecurityGroupIds=[sg],
                     Placement={"AvailabilityZone": "us-east-1b"})["Instances"]
@@ -351,6 +356,7 @@ def test_private_ip_security_groups_placement_and_network_interfaces(nubo, ec2, 
     eni = ec2.create_network_interface(SubnetId=network.subnet_id, Groups=[sg])[
         "NetworkInterface"]
     eni_id = eni["NetworkInterfaceId"]
+    cleanup(lambda: ec2.delete_network_interface(NetworkInterfaceId=eni_id))
     [inst2] = launch(NetworkInterfaces=[{"DeviceIndex": 0, "NetworkInterfaceId": eni_id}])[
         "Instances"]
     assert inst2["PrivateIpAddress"] == eni["PrivateIpAddress"]
