@@ -77,12 +77,13 @@ impl DataPlane {
         Ok(name)
     }
 
+    /// Creates the VPC router unless it exists and (re)writes its sysctls; its
+    /// loopback commands ride in the ENI's router batch (one `ip` run).
     fn ensure_router(&self, name: &str) -> Result<(), NetError> {
         if !self.netns_exists(name)? {
             self.ops.netns_add(name)?;
         }
-        self.ops.sysctl(name, &plan::router_sysctls())?;
-        self.ops.apply(name, &plan::router_base_cmds())
+        self.ops.sysctl(name, &plan::router_sysctls())
     }
 
     /// Plugs one ENI (idempotent): the VPC router, the instance namespace, the
@@ -90,7 +91,9 @@ impl DataPlane {
     pub fn plug(&self, eni: &EniPlug) -> Result<(), NetError> {
         self.cfg.validate()?;
         let p = plan::plug_plan(&self.cfg, eni)?;
-        self.ensure_instance_netns(&eni.instance_id)?;
+        if !self.netns_exists(&p.instance_netns)? {
+            self.ops.netns_add(&p.instance_netns)?;
+        }
         self.ensure_router(&p.router_netns)?;
         let router_links = self.ops.links(&p.router_netns)?;
         let instance_links = self.ops.links(&p.instance_netns)?;
@@ -120,7 +123,9 @@ impl DataPlane {
         }
         self.ops.apply(&p.instance_netns, &p.instance_cmds)?;
         self.ops.sysctl(&p.router_netns, &p.router_link_sysctls)?;
-        self.ops.apply(&p.router_netns, &p.router_cmds)?;
+        let mut router_cmds = plan::router_base_cmds();
+        router_cmds.extend(p.router_cmds.iter().cloned());
+        self.ops.apply(&p.router_netns, &router_cmds)?;
         self.plugged
             .lock()
             .unwrap_or_else(|e| e.into_inner())
