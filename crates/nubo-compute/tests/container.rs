@@ -459,3 +459,103 @@ fn bad_specs_are_refused_and_leave_nothing() {
         assert!(!dir.exists());
     }
 }
+
+/// A named netns made by this test (the data plane's role), removed on drop.
+struct TestNetns(String);
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .status();
+    }
+}
+
+fn ip(args: &[&str]) {
+    let st = std::process::Command::new("ip")
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(st.success(), "ip {args:?}");
+}
+
+#[test]
+fn the_instance_joins_the_named_netns_of_the_data_plane() {
+    let Some(env) = Env::new("netns") else { return };
+    let ns = TestNetns(format!("nubotest-{}-ns", std::process::id()));
+    ip(&["netns", "add", &ns.0]);
+    // (no dummy driver on every host: a veth pair with both ends inside)
+    ip(&[
+        "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+    ]);
+    ip(&["-n", &ns.0, "addr", "add", "10.0.1.5/24", "dev", "eth0"]);
+    ip(&["-n", &ns.0, "link", "set", "eth0", "up"]);
+    let mut spec = env.spec("i-0000000000000009");
+    spec.netns = Some(ns.0.clone());
+    let pid = env.driver.start(&spec).unwrap();
+    let addrs = env.exec(
+        &spec.instance_id,
+        &["ip", "-o", "-4", "addr", "show", "eth0"],
+    );
+    assert!(addrs.contains("10.0.1.5/24"), "{addrs}");
+    let host_ns = std::fs::read_link(format!("/run/netns/{}", ns.0)).ok();
+    let inst_ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+    let ns_ino = std::fs::metadata(format!("/run/netns/{}", ns.0)).unwrap();
+    let inst_ino = std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&ns_ino),
+        std::os::unix::fs::MetadataExt::ino(&inst_ino),
+        "{host_ns:?} vs {}",
+        inst_ns.display()
+    );
+    env.driver.stop(&spec.instance_id, Duration::ZERO).unwrap();
+    env.assert_no_kernel_trace(&spec.instance_id, pid);
+    // The netns belongs to the data plane: it outlives the instance.
+    assert!(Path::new(&format!("/run/netns/{}", ns.0)).exists());
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let path = if field == "Pss:" {
+        format!("/proc/{pid}/smaps_rollup")
+    } else {
+        format!("/proc/{pid}/status")
+    };
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// Not an assertion (timing and memory are measured, not asserted): prints
+/// the supervisor's memory, the host-side overhead of one idle instance.
+/// `cargo test -p nubo-compute --test container -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn measure_supervisor_memory() {
+    let Some(env) = Env::new("rss") else { return };
+    let spec = env.spec("i-000000000000000a");
+    let started = Instant::now();
+    env.driver.start(&spec).unwrap();
+    let start_time = started.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    let sup: u32 = std::fs::read_to_string(
+        env.config
+            .state_dir
+            .join(&spec.instance_id)
+            .join("supervisor.pid"),
+    )
+    .unwrap()
+    .trim()
+    .parse()
+    .unwrap();
+    println!(
+        "launcher {}: start {:?}, supervisor VmRSS {} KiB, Pss {} KiB",
+        env.config.nubo_exe.display(),
+        start_time,
+        status_kib(sup, "VmRSS:"),
+        status_kib(sup, "Pss:")
+    );
+}
