@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
+/// The reserved account that owns the installation's own resources (its base
+/// images). It has no account row and so no credentials; generated account
+/// IDs never start with 0, and account creation refuses this one.
+pub const SYSTEM_ACCOUNT_ID: &str = "000000000000";
+
 /// A 12-digit AWS account ID; every account is a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -14,6 +14,6 @@ pub mod tag;
 
 pub use cidr::Ipv4Cidr;
 pub use error::{Error, Result};
-pub use id::{AccountId, ResourceId, ResourceKind};
+pub use id::{AccountId, ResourceId, ResourceKind, SYSTEM_ACCOUNT_ID};
 pub use principal::Principal;
 pub use tag::{Tag, TagSet};

@@ -8,6 +8,7 @@ pub mod default_vpc;
 pub mod elastic_ip;
 pub mod flow_log;
 pub mod idempotency;
+pub mod image;
 pub mod instance;
 pub mod instance_type;
 pub mod internet_gateway;

@@ -91,6 +91,8 @@ pub struct Ec2Service {
     pub(crate) store: Store,
     pub(crate) regions: Vec<RegionConfig>,
     pub(crate) limits: Limits,
+    /// Where image content lives (see [`crate::image::library`]).
+    pub(crate) images: std::sync::Arc<dyn crate::image::ImageLibrary>,
     /// Whether accounts get a default VPC per region (see [`crate::default_vpc`]).
     pub(crate) default_vpc: bool,
     /// The (account, region) pairs known to be provisioned already.
@@ -106,6 +108,7 @@ impl Ec2Service {
             store,
             regions,
             limits,
+            images: std::sync::Arc::new(crate::image::library::NoLibrary),
             default_vpc: false,
             provisioned: Default::default(),
             agent: Default::default(),

@@ -52,6 +52,11 @@ impl IamService {
             Some(id) => AccountId::parse(id)?,
             None => AccountId::generate(),
         };
+        if id.as_str() == nubo_core::SYSTEM_ACCOUNT_ID {
+            return Err(Error::invalid(format!(
+                "Invalid account ID '{id}': it is reserved for the installation's own images"
+            )));
+        }
         let access_key_id = fixed
             .access_key_id
             .clone()

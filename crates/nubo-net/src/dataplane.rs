@@ -27,6 +27,10 @@ pub struct ReconcileReport {
     pub plugged: usize,
 }
 
+/// Plugs, unplugs and reconciles ENIs on this host. Its methods block (each
+/// runs a few `ip` processes, ~20 ms per plug): call them from
+/// `tokio::task::spawn_blocking` or a dedicated thread. Concurrent plugs are
+/// safe, including two first ENIs of one VPC racing to create its router.
 pub struct DataPlane {
     cfg: NetConfig,
     ops: Arc<dyn NetOps>,
@@ -65,13 +69,24 @@ impl DataPlane {
         Ok(self.ops.netns_list()?.iter().any(|n| n == name))
     }
 
+    /// Creates a namespace unless it exists; losing a creation race to a
+    /// concurrent plug of the same VPC is success.
+    fn ensure_netns(&self, name: &str) -> Result<(), NetError> {
+        if self.netns_exists(name)? {
+            return Ok(());
+        }
+        match self.ops.netns_add(name) {
+            Ok(()) => Ok(()),
+            Err(_) if self.netns_exists(name)? => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Creates the instance's namespace (loopback up) unless it exists.
     pub fn ensure_instance_netns(&self, instance_id: &str) -> Result<String, NetError> {
         self.cfg.validate()?;
         let name = self.instance_netns(instance_id);
-        if !self.netns_exists(&name)? {
-            self.ops.netns_add(&name)?;
-        }
+        self.ensure_netns(&name)?;
         self.ops
             .apply(&name, &[crate::ops::IpCmd::LinkUp { dev: "lo".into() }])?;
         Ok(name)
@@ -80,9 +95,7 @@ impl DataPlane {
     /// Creates the VPC router unless it exists and (re)writes its sysctls; its
     /// loopback commands ride in the ENI's router batch (one `ip` run).
     fn ensure_router(&self, name: &str) -> Result<(), NetError> {
-        if !self.netns_exists(name)? {
-            self.ops.netns_add(name)?;
-        }
+        self.ensure_netns(name)?;
         self.ops.sysctl(name, &plan::router_sysctls())
     }
 
@@ -91,9 +104,7 @@ impl DataPlane {
     pub fn plug(&self, eni: &EniPlug) -> Result<(), NetError> {
         self.cfg.validate()?;
         let p = plan::plug_plan(&self.cfg, eni)?;
-        if !self.netns_exists(&p.instance_netns)? {
-            self.ops.netns_add(&p.instance_netns)?;
-        }
+        self.ensure_netns(&p.instance_netns)?;
         self.ensure_router(&p.router_netns)?;
         let router_links = self.ops.links(&p.router_netns)?;
         let instance_links = self.ops.links(&p.instance_netns)?;

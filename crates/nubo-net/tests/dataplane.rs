@@ -138,6 +138,16 @@ fn http_from(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, HashMap<String, String>, String) {
+    http_try(netns, method, path, headers).unwrap()
+}
+
+/// Like `http_from`, but `Err` when no answer arrives.
+fn http_try(
+    netns: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, HashMap<String, String>, String), NetError> {
     let mut req =
         format!("{method} {path} HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -158,8 +168,7 @@ fn http_from(
         s.read_to_string(&mut out)
             .map_err(|e| NetError::Invalid(e.to_string()))?;
         Ok(out)
-    })
-    .unwrap();
+    })?;
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let mut lines = head.lines();
     let status: u16 = lines
@@ -171,7 +180,7 @@ fn http_from(
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
         .collect();
-    (status, headers, body.to_string())
+    Ok((status, headers, body.to_string()))
 }
 
 /// The eth0 of a namespace: (mac, ["addr/len", ...]).
@@ -434,4 +443,130 @@ fn reconcile_rebuilds_from_nothing_and_repairs() {
     assert_eq!(connect_from(&ns(&a), b.address, 7001).as_deref(), Some("b"));
     dp.reconcile(&[], &[]).unwrap();
     assert_eq!(guard.ours(), Vec::<String>::new());
+}
+
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn token_response_does_not_survive_one_more_hop() {
+    require_root!();
+    if Command::new("nft").arg("--version").output().is_err() {
+        eprintln!("skipping hop-limit test: nft not found");
+        return;
+    }
+    let guard = Guard::new(0x3);
+    let p = guard.prefix.clone();
+    let dp = DataPlane::new(
+        NetConfig { prefix: p.clone() },
+        Arc::new(LinuxNetOps::new()),
+    );
+    let a = eni(1, "vpc-01", "i-0a", [10, 0, 1, 5]);
+    dp.plug(&a).unwrap();
+    let inst = dp.instance_netns(&a.instance_id);
+    // A container behind the instance: its own namespace, routed and
+    // masqueraded by the instance (as Docker does), one hop further away.
+    let behind = format!("{p}-i-behind");
+    sh(&["ip", "netns", "add", &behind]);
+    let (hv, hp) = (format!("{p}hv0"), format!("{p}hv1"));
+    sh(&[
+        "ip", "-n", &inst, "link", "add", &hv, "type", "veth", "peer", "name", &hp, "netns",
+        &behind,
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &inst,
+        "addr",
+        "add",
+        "192.168.77.1/24",
+        "dev",
+        &hv,
+    ]);
+    sh(&["ip", "-n", &inst, "link", "set", &hv, "up"]);
+    sh(&[
+        "ip",
+        "-n",
+        &behind,
+        "addr",
+        "add",
+        "192.168.77.2/24",
+        "dev",
+        &hp,
+    ]);
+    sh(&["ip", "-n", &behind, "link", "set", &hp, "up"]);
+    sh(&["ip", "-n", &behind, "link", "set", "lo", "up"]);
+    sh(&[
+        "ip",
+        "-n",
+        &behind,
+        "route",
+        "add",
+        "default",
+        "via",
+        "192.168.77.1",
+    ]);
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &inst,
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_forward=1",
+    ]);
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &inst,
+        "nft",
+        "add table ip nat; \
+         add chain ip nat post { type nat hook postrouting priority 100; }; \
+         add rule ip nat post oifname eth0 masquerade",
+    ]);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let md = metadata(&a, HttpTokens::Optional); // hop limit 1, the default
+    assert_eq!(md.options.http_put_response_hop_limit, 1);
+    let source = HashMap::from([((a.vpc_id.clone(), a.address), md)]);
+    let imds = Imds::new(Arc::new(FakeSource(source)));
+    {
+        let _rt = rt.enter();
+        imds.serve_vpc(&a.vpc_id, &dp.router_netns(&a.vpc_id))
+            .unwrap();
+    }
+    let ttl = [("X-aws-ec2-metadata-token-ttl-seconds", "60")];
+    let path = "/latest/meta-data/instance-id";
+    // The path from behind works (IMDSv1 answers with the normal TTL)…
+    let (status, _, body) = http_from(&behind, "GET", path, &[]);
+    assert_eq!((status, body.as_str()), (200, "i-0a"));
+    // …but the token's response, sent with TTL 1, dies at the instance's forward.
+    assert!(http_try(&behind, "PUT", "/latest/api/token", &ttl).is_err());
+    // From the instance itself the token arrives, and later answers on the same
+    // connection kind use the normal TTL again.
+    let (status, _, token) = http_from(&inst, "PUT", "/latest/api/token", &ttl);
+    assert_eq!(status, 200);
+    let (status, _, body) = http_from(
+        &behind,
+        "GET",
+        path,
+        &[("X-aws-ec2-metadata-token", &token)],
+    );
+    assert_eq!((status, body.as_str()), (200, "i-0a"));
+    drop(imds);
+    // `<prefix>-i-behind` looks like one of ours, so it goes as an orphan too.
+    dp.reconcile(&[], &[]).unwrap();
+    assert_eq!(guard.ours(), Vec::<String>::new());
+    assert_eq!(guard.host_links(), Vec::<String>::new());
 }

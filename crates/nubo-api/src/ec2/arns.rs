@@ -34,6 +34,10 @@ pub(super) fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>,
         | Ec2Action::StopInstances
         | Ec2Action::RebootInstances
         | Ec2Action::TerminateInstances => instances(call),
+        Ec2Action::CreateImage => Ok(vec![
+            call.ec2_arn("image", "*"),
+            call.ec2_arn("instance", call.params.required("InstanceId")?),
+        ]),
         Ec2Action::GetConsoleOutput
         | Ec2Action::ModifyInstanceAttribute
         | Ec2Action::ModifyInstanceMetadataOptions
@@ -155,6 +159,21 @@ pub(super) fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>,
         Ec2Action::CreateKeyPair | Ec2Action::ImportKeyPair => Ok(vec![
             call.ec2_arn("key-pair", call.params.required("KeyName")?)
         ]),
+        Ec2Action::RegisterImage => Ok(vec![super::image::image_arn(&call.scope.region, "*")]),
+        Ec2Action::CopyImage => Ok(vec![
+            super::image::image_arn(&call.scope.region, "*"),
+            super::image::image_arn(
+                call.params.required("SourceRegion")?,
+                call.params.required("SourceImageId")?,
+            ),
+        ]),
+        Ec2Action::DeregisterImage
+        | Ec2Action::ModifyImageAttribute
+        | Ec2Action::DescribeImageAttribute
+        | Ec2Action::ResetImageAttribute => Ok(vec![super::image::image_arn(
+            &call.scope.region,
+            call.params.required("ImageId")?,
+        )]),
         Ec2Action::DeleteKeyPair => {
             Ok(vec![call.ec2_arn(
                 "key-pair",
@@ -320,6 +339,7 @@ pub(super) fn target_arns(call: &Call, action: Ec2Action) -> Result<Vec<String>,
         | Ec2Action::DescribeInstanceTypes
         | Ec2Action::DescribeInstanceTypeOfferings
         | Ec2Action::DescribeKeyPairs
+        | Ec2Action::DescribeImages
         | Ec2Action::DescribeInstances
         | Ec2Action::DescribeInstanceStatus
         | Ec2Action::DescribeVpcs

@@ -5,6 +5,7 @@
 mod arns;
 mod elastic_ip;
 mod flow_log;
+mod image;
 mod instance;
 mod instance_type;
 mod internet_gateway;
@@ -68,10 +69,18 @@ ec2_actions!(
     ModifyInstanceAttribute,
     DescribeInstanceAttribute,
     ModifyInstanceMetadataOptions,
+    CreateImage,
     CreateKeyPair,
     ImportKeyPair,
     DescribeKeyPairs,
     DeleteKeyPair,
+    DescribeImages,
+    RegisterImage,
+    DeregisterImage,
+    CopyImage,
+    ModifyImageAttribute,
+    DescribeImageAttribute,
+    ResetImageAttribute,
     CreateVpc,
     CreateDefaultVpc,
     DescribeVpcs,
@@ -222,10 +231,18 @@ async fn run(api: &Api, call: &mut Call, action: Ec2Action) -> Result<String, Er
         Ec2Action::ModifyInstanceMetadataOptions => {
             instance::modify_instance_metadata_options(api, call).await
         }
+        Ec2Action::CreateImage => instance::create_image(api, call).await,
         Ec2Action::CreateKeyPair => key_pair::create_key_pair(api, call).await,
         Ec2Action::ImportKeyPair => key_pair::import_key_pair(api, call).await,
         Ec2Action::DescribeKeyPairs => key_pair::describe_key_pairs(api, call).await,
         Ec2Action::DeleteKeyPair => key_pair::delete_key_pair(api, call).await,
+        Ec2Action::DescribeImages => image::describe_images(api, call).await,
+        Ec2Action::RegisterImage => image::register_image(api, call).await,
+        Ec2Action::DeregisterImage => image::deregister_image(api, call).await,
+        Ec2Action::CopyImage => image::copy_image(api, call).await,
+        Ec2Action::ModifyImageAttribute => image::modify_image_attribute(api, call).await,
+        Ec2Action::DescribeImageAttribute => image::describe_image_attribute(api, call).await,
+        Ec2Action::ResetImageAttribute => image::reset_image_attribute(api, call).await,
         Ec2Action::CreateVpc => vpc::create_vpc(api, call).await,
         Ec2Action::CreateDefaultVpc => vpc::create_default_vpc(api, call).await,
         Ec2Action::CreateFlowLogs => flow_log::create_flow_logs(api, call).await,

@@ -13,6 +13,7 @@ mod dry_run;
 mod elastic_ip;
 mod flow_log;
 mod harness;
+mod images;
 mod internet_gateway;
 mod key_pair;
 mod nat_gateway;
@@ -35,6 +36,11 @@ use nubo_ec2::{Ec2Service, Limits, RegionConfig, RequestScope};
 use nubo_store::{AccountRow, Store};
 
 harness::suite!(
+    images::images_register_describe_deregister,
+    images::images_shared_public_copied_and_reset,
+    images::base_images_are_public_amazon_images,
+    images::pending_images_become_available_or_failed,
+    images::image_dry_runs_change_nothing,
     default_vpc::default_vpc_is_built_like_aws,
     default_vpc::deleted_default_vpc_stays_deleted_until_created_again,
     default_vpc::racing_first_calls_provision_once,
