@@ -19,6 +19,8 @@ use crate::{NetConfig, NetError};
 pub struct ReconcileReport {
     /// Router namespaces removed (no desired ENI of that VPC on this host).
     pub removed_routers: Vec<String>,
+    /// The VPC IDs of those routers: pass each to `Imds::stop_vpc`.
+    pub removed_vpcs: Vec<String>,
     /// Instance namespaces removed (instance not running here).
     pub removed_instances: Vec<String>,
     /// ENI router ends removed (netns, link).
@@ -225,7 +227,12 @@ impl DataPlane {
         }
         for ns in &plan.remove_netns {
             match self.ops.netns_del(ns) {
-                Ok(()) if self.cfg.is_router_netns(ns) => report.removed_routers.push(ns.clone()),
+                Ok(()) if self.cfg.is_router_netns(ns) => {
+                    report.removed_routers.push(ns.clone());
+                    if let Some(vpc) = self.cfg.vpc_of_router(ns) {
+                        report.removed_vpcs.push(vpc.to_string());
+                    }
+                }
                 Ok(()) => report.removed_instances.push(ns.clone()),
                 Err(e) => {
                     first_err.get_or_insert(e);
@@ -392,6 +399,7 @@ mod tests {
             .reconcile(std::slice::from_ref(&a), &["i-01".to_string()])
             .unwrap();
         assert_eq!(report.removed_routers, vec!["tq-vpc-02".to_string()]);
+        assert_eq!(report.removed_vpcs, vec!["vpc-02".to_string()]);
         assert_eq!(
             report.removed_instances,
             vec!["tq-i-02".to_string(), "tq-i-03".to_string()]

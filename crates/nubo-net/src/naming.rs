@@ -78,6 +78,14 @@ impl NetConfig {
             .is_some_and(|rest| rest.starts_with("-vpc-"))
     }
 
+    /// The VPC ID of one of this prefix's router namespaces.
+    pub fn vpc_of_router<'a>(&self, netns: &'a str) -> Option<&'a str> {
+        netns
+            .strip_prefix(&self.prefix)?
+            .strip_prefix('-')
+            .filter(|rest| rest.starts_with("vpc-"))
+    }
+
     /// Whether a netns is one of this prefix's instance namespaces.
     pub fn is_instance_netns(&self, name: &str) -> bool {
         name.strip_prefix(&self.prefix)
@@ -113,6 +121,8 @@ mod tests {
             assert!(c.is_eni_link(&link));
             assert_eq!(c.router_netns("vpc-0aa"), format!("{p}-vpc-0aa"));
             assert!(c.is_router_netns(&c.router_netns("vpc-0aa")));
+            assert_eq!(c.vpc_of_router(&c.router_netns("vpc-0aa")), Some("vpc-0aa"));
+            assert_eq!(c.vpc_of_router(&c.instance_netns("i-0aa")), None);
             assert!(!c.is_instance_netns(&c.router_netns("vpc-0aa")));
             assert!(c.is_instance_netns(&c.instance_netns("i-0bb")));
             assert!(!c.is_router_netns(&c.instance_netns("i-0bb")));
