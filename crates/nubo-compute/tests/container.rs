@@ -559,3 +559,30 @@ fn measure_supervisor_memory() {
         status_kib(sup, "Pss:")
     );
 }
+
+/// Boots a real image (e.g. the base image from scripts/build-base-image.sh):
+/// `NUBO_COMPUTE_IMAGE=/var/lib/nubo/base-images/debian-12/rootfs cargo test
+/// -p nubo-compute --test container -- --ignored --nocapture boots_`
+#[test]
+#[ignore]
+fn boots_an_external_image() {
+    let Some(image) = std::env::var_os("NUBO_COMPUTE_IMAGE") else {
+        eprintln!("skipping: set NUBO_COMPUTE_IMAGE to an image rootfs");
+        return;
+    };
+    let Some(env) = Env::new("image") else { return };
+    let mut spec = env.spec("i-000000000000000b");
+    spec.image_rootfs = PathBuf::from(image);
+    let pid = env.driver.start(&spec).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    println!("ps: {}", env.exec(&spec.instance_id, &["ps", "-ef"]));
+    println!("hostname: {}", env.exec(&spec.instance_id, &["hostname"]));
+    env.driver
+        .stop(&spec.instance_id, Duration::from_secs(10))
+        .unwrap();
+    println!(
+        "console: {}",
+        String::from_utf8_lossy(&env.driver.console_output(&spec.instance_id).unwrap())
+    );
+    env.assert_no_kernel_trace(&spec.instance_id, pid);
+}

@@ -46,6 +46,22 @@ pub fn runs_for_dir(pid: u32, dir: &Path) -> bool {
             .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == dir.as_bytes()))
 }
 
+/// Direct children of `pid` (from `/proc/<pid>/task/*/children`).
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +71,17 @@ mod tests {
         assert_eq!(parse_pid("123\n"), Some(123));
         assert_eq!(parse_pid("0"), None);
         assert_eq!(parse_pid("x"), None);
+    }
+
+    #[test]
+    fn children_of_this_process() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        assert!(children(std::process::id()).contains(&child.id()));
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub fn stop(
     let pid = procfs::read_pid(&dir.pid())
         .filter(|p| procfs::in_instance_cgroup(*p, &cgroups.prefix, id));
     if let Some(pid) = pid {
-        launch_marker(dir)?;
+        mark_stop_requested(dir)?;
         if !grace.is_zero() {
             signal(pid, SHUTDOWN_SIGNAL);
             wait_until(Instant::now() + grace, || !procfs::alive(pid));
@@ -60,8 +60,18 @@ pub fn stop(
         // PID 1's death kills every other process of its PID namespace.
         signal(pid, Signal::SIGKILL);
     }
+    let supervisor =
+        procfs::read_pid(&dir.supervisor_pid()).filter(|p| procfs::runs_for_dir(*p, &dir.root));
+    if let Some(sup) = supervisor {
+        // A start interrupted (by a crash) before `pid` was written: the
+        // supervisor's child may not be in the cgroups yet.
+        mark_stop_requested(dir)?;
+        for child in procfs::children(sup) {
+            signal(child, Signal::SIGKILL);
+        }
+    }
     cgroups.kill_all(id)?;
-    if let Some(sup) = procfs::read_pid(&dir.supervisor_pid()) {
+    if let Some(sup) = supervisor {
         let gone = || !procfs::runs_for_dir(sup, &dir.root);
         if !wait_until(Instant::now() + SUPERVISOR_EXIT, gone) {
             signal(sup, Signal::SIGKILL);
@@ -81,7 +91,7 @@ pub fn stop(
     Ok(())
 }
 
-fn launch_marker(dir: &InstanceDir) -> Result<(), HostError> {
+fn mark_stop_requested(dir: &InstanceDir) -> Result<(), HostError> {
     let path = dir.stop_requested();
     std::fs::write(&path, b"").map_err(|e| HostError::io("write", &path, e))
 }
