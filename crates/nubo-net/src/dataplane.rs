@@ -39,6 +39,7 @@ pub struct DataPlane {
     /// eni_id → router netns, to unplug without searching (rebuilt by scanning
     /// when the process restarted).
     plugged: Mutex<HashMap<String, String>>,
+    creating: Mutex<()>,
 }
 
 impl DataPlane {
@@ -49,6 +50,7 @@ impl DataPlane {
             cfg,
             ops,
             plugged: Mutex::new(HashMap::new()),
+            creating: Mutex::new(()),
         }
     }
 
@@ -74,6 +76,13 @@ impl DataPlane {
     /// Creates a namespace unless it exists; losing a creation race to a
     /// concurrent plug of the same VPC is success.
     fn ensure_netns(&self, name: &str) -> Result<(), NetError> {
+        if self.netns_exists(name)? {
+            return Ok(());
+        }
+        // Serialized in this process: `ip netns add` makes the file before it
+        // mounts the namespace on it, and a racing plug must not use the
+        // file in between.
+        let _creating = self.creating.lock().unwrap_or_else(|e| e.into_inner());
         if self.netns_exists(name)? {
             return Ok(());
         }
@@ -419,6 +428,32 @@ mod tests {
         // Nothing desired: everything of ours goes.
         dp.reconcile(&[], &[]).unwrap();
         assert_eq!(fake.netns_names(), vec!["nb-vpc-01"]);
+    }
+
+    #[test]
+    fn first_enis_of_a_vpc_plugged_concurrently_share_one_router() {
+        let (fake, dp) = dp();
+        let dp = Arc::new(dp);
+        let threads: Vec<_> = (1..=8u8)
+            .map(|n| {
+                let dp = dp.clone();
+                std::thread::spawn(move || {
+                    dp.plug(&eni(
+                        &format!("eni-0{n:02}"),
+                        "vpc-01",
+                        &format!("i-0{n:02}"),
+                        [10, 0, 1, 10 + n],
+                        n,
+                    ))
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        let router = fake.netns("tq-vpc-01").unwrap();
+        assert_eq!(router.links.len(), 9); // lo + 8 ENI ends
+        assert_eq!(router.routes.len(), 8);
     }
 
     #[test]

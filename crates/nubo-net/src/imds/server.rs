@@ -160,12 +160,17 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Connections served at once per VPC: beyond this new ones are closed at
+/// once, so one instance cannot exhaust the agent's file descriptors.
+pub const MAX_CONNECTIONS_PER_VPC: usize = 512;
+
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     vpc_id: String,
     source: Arc<dyn MetadataSource>,
     key: TokenKey,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS_PER_VPC));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -176,6 +181,10 @@ async fn accept_loop(
             }
         };
         let Some(caller) = ipv4_of(peer) else {
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(vpc = %vpc_id, %caller, "metadata connection limit reached");
             continue;
         };
         // A second handle on the same socket, only to change its IP TTL.
@@ -229,6 +238,7 @@ async fn accept_loop(
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "metadata connection ended with an error");
             }
+            drop(slot);
         });
     }
 }
