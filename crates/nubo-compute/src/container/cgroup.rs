@@ -429,6 +429,54 @@ mod tests {
         assert_eq!(value(&v2, Controller::Unified, "memory.max"), "max");
     }
 
+    /// The paths and files `create` writes, on a plain directory standing
+    /// in for cgroupfs (the kernel's v2 tree cannot be had on a v1 host).
+    #[test]
+    fn create_writes_limits_where_each_layout_wants_them() {
+        let base = std::env::temp_dir().join(format!("nubo-cgtest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let v2 = Cgroups {
+            layout: CgroupLayout::V2 {
+                root: base.join("v2"),
+            },
+            prefix: "pfx".into(),
+        };
+        std::fs::create_dir_all(base.join("v2")).unwrap();
+        v2.create("i-1", &LIMITS).unwrap();
+        let read = |p: &str| std::fs::read_to_string(base.join(p)).unwrap();
+        assert_eq!(read("v2/pfx/i-1/cpu.max"), "200000 100000");
+        assert_eq!(read("v2/pfx/i-1/memory.max"), "536870912");
+        assert_eq!(read("v2/pfx/i-1/pids.max"), "1024");
+        // Controllers are enabled for the prefix and for the instances.
+        assert!(base.join("v2/cgroup.subtree_control").exists());
+        assert!(base.join("v2/pfx/cgroup.subtree_control").exists());
+        assert_eq!(
+            v2.procs_files("i-1"),
+            vec![base.join("v2/pfx/i-1/cgroup.procs")]
+        );
+        assert_eq!(v2.list(), vec!["i-1".to_string()]);
+
+        let v1 = Cgroups {
+            layout: CgroupLayout::V1 {
+                cpu: base.join("cpu"),
+                memory: base.join("memory"),
+                pids: base.join("pids"),
+            },
+            prefix: "pfx".into(),
+        };
+        for h in ["cpu", "memory", "pids"] {
+            std::fs::create_dir_all(base.join(h)).unwrap();
+        }
+        v1.create("i-2", &LIMITS).unwrap();
+        assert_eq!(read("cpu/pfx/i-2/cpu.cfs_quota_us"), "200000");
+        assert_eq!(read("memory/pfx/i-2/memory.limit_in_bytes"), "536870912");
+        assert_eq!(read("pids/pfx/i-2/pids.max"), "1024");
+        assert_eq!(v1.dirs("i-2").len(), 3);
+        assert_eq!(v1.list(), vec!["i-2".to_string()]);
+        assert!(v1.pids("i-2").is_empty());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
     const V1_MOUNTINFO: &str = "\
 25 1 0:22 / /sys rw - sysfs sysfs rw
 30 25 0:26 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755
