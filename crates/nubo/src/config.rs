@@ -41,6 +41,14 @@ struct FileConfig {
     limits: Option<LimitsConfig>,
     network: Option<NetworkConfig>,
     ec2: Option<Ec2Config>,
+    images: Option<ImagesConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImagesConfig {
+    /// Where `scripts/build-base-image.sh` put the base images.
+    base_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +96,9 @@ pub struct Config {
     /// `[ec2] default_vpc` / `NUBO_DEFAULT_VPC`: accounts get a default VPC
     /// per region, as on AWS.
     pub default_vpc: bool,
+    /// `[images] base_dir` / `NUBO_BASE_IMAGES`: the base images registered
+    /// at start (default `/var/lib/nubo/base-images`; missing = none).
+    pub base_images_dir: PathBuf,
 }
 
 impl Config {
@@ -149,8 +160,13 @@ impl Config {
             Some(v) => parse_bool("NUBO_DEFAULT_VPC", &v)?,
             None => file.ec2.and_then(|e| e.default_vpc).unwrap_or(true),
         };
+        let base_images_dir = env("NUBO_BASE_IMAGES")
+            .map(PathBuf::from)
+            .or(file.images.and_then(|i| i.base_dir))
+            .unwrap_or_else(|| PathBuf::from("/var/lib/nubo/base-images"));
         Ok(Config {
             default_vpc,
+            base_images_dir,
             master_key_file: file
                 .master_key_file
                 .unwrap_or_else(|| data_dir.join("master.key")),
@@ -245,5 +261,15 @@ mod tests {
         assert!(parse_bool("X", "TRUE").unwrap());
         assert!(!parse_bool("X", "0").unwrap());
         assert!(parse_bool("X", "maybe").is_err());
+    }
+
+    #[test]
+    fn images_setting_parses() {
+        let file: FileConfig = toml::from_str("[images]\nbase_dir = \"/srv/base\"\n").unwrap();
+        assert_eq!(
+            file.images.and_then(|i| i.base_dir),
+            Some(PathBuf::from("/srv/base"))
+        );
+        assert!(toml::from_str::<FileConfig>("[images]\ndir = \"/x\"\n").is_err());
     }
 }

@@ -142,6 +142,20 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.listen))?;
     let ec2 = Ec2Service::new(store.clone(), config.regions.clone(), config.limits.clone())
         .with_default_vpc(config.default_vpc);
+    // Image content lives under the data directory; the installation's base
+    // images are registered (once per name and region) before serving.
+    let ec2 = ec2.with_image_library(Arc::new(nubo_ec2::image::DirectoryLibrary::new(
+        config.data_dir.join("images"),
+    )));
+    let base_images = ec2
+        .register_base_images(&config.base_images_dir)
+        .await
+        .context("registering the base images")?;
+    tracing::info!(
+        dir = %config.base_images_dir.display(),
+        registered = base_images.len(),
+        "base images"
+    );
     let api = Arc::new(Api {
         store,
         iam,
