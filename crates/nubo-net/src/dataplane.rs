@@ -69,6 +69,18 @@ impl DataPlane {
         self.cfg.router_netns(vpc_id)
     }
 
+    /// A TCP connection from the VPC's router to one of its instances on this
+    /// host (the host → instance path until the external network exists):
+    /// what `ip netns exec <router> ssh user@10.0.1.5` does, from Rust.
+    pub fn connect_to_instance(
+        &self,
+        vpc_id: &str,
+        to: std::net::SocketAddrV4,
+        timeout: std::time::Duration,
+    ) -> Result<std::net::TcpStream, NetError> {
+        crate::netns::tcp_connect_in(&self.router_netns(vpc_id), to.into(), timeout)
+    }
+
     fn netns_exists(&self, name: &str) -> Result<bool, NetError> {
         Ok(self.ops.netns_list()?.iter().any(|n| n == name))
     }

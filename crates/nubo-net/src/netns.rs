@@ -4,8 +4,10 @@
 //! is how the metadata listener lives inside a VPC router.
 
 use std::fs::File;
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
 
@@ -48,4 +50,18 @@ where
     handle
         .join()
         .map_err(|_| NetError::Precondition(format!("thread in netns {name} panicked")))?
+}
+
+/// Opens a TCP connection from inside the namespace `name` (e.g. a VPC router,
+/// to reach an instance's SSH port from the host). The connected socket stays
+/// in that namespace and is usable from any thread.
+pub fn tcp_connect_in(
+    name: &str,
+    to: SocketAddr,
+    timeout: Duration,
+) -> Result<TcpStream, NetError> {
+    run_in_netns(name, move || {
+        TcpStream::connect_timeout(&to, timeout)
+            .map_err(|e| NetError::io(format!("connect to {to}"), e))
+    })
 }

@@ -311,6 +311,16 @@ fn vpc_routing_isolation_and_metadata() {
         connect_from(&dp.router_netns("vpc-02"), c.address, 7000).as_deref(),
         Some("c")
     );
+    let mut s = dp
+        .connect_to_instance(
+            "vpc-01",
+            SocketAddrV4::new(e.address, 7000),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+    let mut said = String::new();
+    s.read_to_string(&mut said).unwrap();
+    assert_eq!(said, "e");
 
     // Metadata: each instance reads its own, identified by (VPC, source).
     let mut source = HashMap::new();
