@@ -98,6 +98,8 @@ pub struct Ec2Service {
     /// The (account, region) pairs known to be provisioned already.
     pub(crate) provisioned: crate::default_vpc::ProvisionedCache,
     /// The host agent(s), once attached (see [`crate::instance::host::AgentLink`]).
+    /// How far hosts' capacity may be promised (see [`crate::placement`]).
+    pub(crate) overcommit: crate::placement::Overcommit,
     pub(crate) agent:
         std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn crate::instance::host::AgentLink>>>,
 }
@@ -111,6 +113,7 @@ impl Ec2Service {
             images: std::sync::Arc::new(crate::image::library::NoLibrary),
             default_vpc: false,
             provisioned: Default::default(),
+            overcommit: Default::default(),
             agent: Default::default(),
         }
     }
@@ -118,6 +121,12 @@ impl Ec2Service {
     /// Turns lazy default-VPC provisioning on or off (off unless asked for).
     pub fn with_default_vpc(mut self, enabled: bool) -> Self {
         self.default_vpc = enabled;
+        self
+    }
+
+    /// Sets the overcommit ratios placement uses.
+    pub fn with_overcommit(mut self, ratios: crate::placement::Overcommit) -> Self {
+        self.overcommit = ratios;
         self
     }
 

@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod config;
+mod host;
 mod server;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -34,6 +35,8 @@ enum Command {
     },
     /// Show the audit log of mutating API calls, newest first.
     Audit(audit::AuditArgs),
+    /// Run a command inside a running instance of this host (operators, tests).
+    Exec(host::ExecArgs),
 }
 
 /// How commands print results.
@@ -53,6 +56,15 @@ fn main() -> std::process::ExitCode {
         nubo_compute::launcher_main(&args);
     }
     let cli = Cli::parse();
+    if let Command::Exec(args) = cli.command {
+        return match host::exec(&cli.global, args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("nubo: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.global.worker_threads.filter(|n| *n > 0) {
         builder.worker_threads(n);
@@ -69,6 +81,7 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => server::run(&cli.global, args).await,
             Command::Account { command } => account::run(&cli.global, command).await,
             Command::Audit(args) => audit::run(&cli.global, args).await,
+            Command::Exec(_) => Ok(()),
         }
     });
     match result {

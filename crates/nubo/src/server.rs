@@ -141,7 +141,8 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let ec2 = Ec2Service::new(store.clone(), config.regions.clone(), config.limits.clone())
-        .with_default_vpc(config.default_vpc);
+        .with_default_vpc(config.default_vpc)
+        .with_overcommit(crate::host::overcommit());
     // Image content lives under the data directory; the installation's base
     // images are registered (once per name and region) before serving.
     let ec2 = ec2.with_image_library(Arc::new(nubo_ec2::image::DirectoryLibrary::new(
@@ -156,6 +157,7 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<()> {
         registered = base_images.len(),
         "base images"
     );
+    crate::host::start_agent(&config, &ec2).await?;
     let api = Arc::new(Api {
         store,
         iam,

@@ -657,3 +657,28 @@ pub async fn modify_instance_metadata_options(api: &Api, call: &mut Call) -> Res
         });
     Ok(call.finish(w))
 }
+
+pub async fn create_image(api: &Api, call: &mut Call) -> Result<String, Error> {
+    let p = &call.params;
+    refuse(
+        p,
+        &["BlockDeviceMapping", "SnapshotLocation"],
+        "an image of an instance is its root filesystem, without extra volumes",
+    )?;
+    let input = nubo_ec2::instance::image::CreateImage {
+        instance_id: p.get("InstanceId").map(parse_instance_id).transpose()?,
+        name: p.get("Name").map(str::to_string),
+        description: p.get("Description").map(str::to_string),
+        no_reboot: p.bool("NoReboot")?.unwrap_or(false),
+        tag_specifications: p
+            .tag_specifications()?
+            .into_iter()
+            .map(|s| (s.resource_type, s.tags))
+            .collect(),
+    };
+    let image = api.ec2.create_image(&call.scope, &input).await?;
+    call.touched.push(image.id.to_string());
+    let mut w = call.response("CreateImage");
+    w.leaf("imageId", &image.id);
+    Ok(call.finish(w))
+}

@@ -211,7 +211,9 @@ impl Ec2Service {
         if let Some(limit) = change.hop_limit {
             MetadataOptionsChange::check_hop_limit(limit)?;
         }
-        with_retry(|| self.modify_metadata_options_once(scope, id, change)).await
+        let instance = with_retry(|| self.modify_metadata_options_once(scope, id, change)).await?;
+        self.wake_agents();
+        Ok(instance)
     }
 
     async fn modify_metadata_options_once(

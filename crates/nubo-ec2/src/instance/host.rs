@@ -28,9 +28,8 @@ use crate::retry::with_retry;
 use crate::subnet::Subnet;
 use crate::vpc::{CidrState, Vpc};
 
-/// The account that owns installation-wide rows (hosts, base images). No
-/// credentials are ever issued for it.
-pub const SYSTEM_ACCOUNT: &str = "000000000000";
+/// The account that owns installation-wide rows (hosts, base images).
+pub use nubo_core::SYSTEM_ACCOUNT_ID as SYSTEM_ACCOUNT;
 
 /// The store kind of host rows.
 pub const HOST_KIND: &str = "host";
@@ -65,6 +64,8 @@ pub struct HostInstance {
     /// The primary interface's subnet CIDR and the VPC's CIDR blocks.
     pub subnet_cidr: String,
     pub vpc_cidrs: Vec<String>,
+    /// The image's root filesystem (the instance's read-only lower layer).
+    pub image_rootfs: std::path::PathBuf,
 }
 
 /// What the agent did to an instance.
@@ -244,7 +245,9 @@ impl Ec2Service {
                     .collect(),
                 None => Vec::new(),
             };
+            let image_rootfs = instance.image_rootfs.clone().into();
             out.push(HostInstance {
+                image_rootfs,
                 account,
                 region: row.region,
                 instance,
@@ -438,6 +441,21 @@ impl Ec2Service {
         }
         Ok(purged)
     }
+}
+
+/// `rows` without terminated instances (which block no deletion).
+pub(crate) fn without_terminated(rows: Vec<ResourceRow>) -> Result<Vec<ResourceRow>, Error> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.kind == ResourceKind::Instance.prefix() {
+            let i: Versioned<Instance> = decode(&row)?;
+            if i.value.state == InstanceState::Terminated {
+                continue;
+            }
+        }
+        out.push(row);
+    }
+    Ok(out)
 }
 
 /// The addresses of `interfaces` (for the data plane).

@@ -17,6 +17,7 @@ pub mod actions;
 pub mod attributes;
 pub mod describe;
 pub mod host;
+pub mod image;
 pub mod run;
 pub mod state;
 
@@ -111,6 +112,10 @@ pub struct Instance {
     /// `r-…`, shared by the instances of one `RunInstances` call.
     pub reservation_id: String,
     pub image_id: ResourceId,
+    /// Where the image's root filesystem lives on the host, fixed at launch
+    /// (an instance keeps running if its image is deregistered, as on AWS).
+    #[serde(default)]
+    pub image_rootfs: String,
     pub instance_type: String,
     pub key_name: Option<String>,
     /// The key pair's OpenSSH public key, copied at launch (the metadata

@@ -14,7 +14,7 @@ use crate::idempotency::{self, TokenUse};
 use crate::network_interface::lifecycle::NewInterface;
 use crate::network_interface::ops::{resolve_groups, AddressPlan};
 use crate::network_interface::{private_dns_name, Attachment, InterfaceStatus, NetworkInterface};
-use crate::placement::{self, Overcommit};
+use crate::placement;
 use crate::resource::{
     self, get_in_tx, new_row, store_err, tags_for, update_in_tx, Ec2Service, RequestScope,
     Versioned,
@@ -217,7 +217,11 @@ impl Ec2Service {
                 ));
             }
         }
-        let image_id = self.temp_launchable_image(scope, &checked.image_id).await?; // TEMP(images)
+        let image = self.launchable_image(scope, &checked.image_id).await?;
+        let rootfs = image
+            .rootfs_dir(&*self.image_library())
+            .to_string_lossy()
+            .into_owned();
         let public_key = match &input.key_name {
             Some(name) => Some(self.key_pair_public_key(scope, name).await?),
             None => None,
@@ -242,7 +246,8 @@ impl Ec2Service {
                 scope,
                 input,
                 &checked,
-                &image_id,
+                &image.id,
+                &rootfs,
                 public_key.as_deref(),
                 &instance_tags,
                 &interface_tags,
@@ -260,6 +265,7 @@ impl Ec2Service {
         input: &RunInstances,
         checked: &Checked,
         image_id: &ResourceId,
+        image_rootfs: &str,
         public_key: Option<&str>,
         instance_tags: &nubo_core::TagSet,
         interface_tags: &nubo_core::TagSet,
@@ -332,7 +338,7 @@ impl Ec2Service {
             &hosts,
             &allocations,
             &request,
-            Overcommit::default(),
+            self.overcommit,
             checked.min,
             checked.max,
         )?;
@@ -416,6 +422,7 @@ impl Ec2Service {
                 owner_id: scope.account.clone(),
                 reservation_id: reservation_id.clone(),
                 image_id: image_id.clone(),
+                image_rootfs: image_rootfs.to_string(),
                 instance_type: checked.instance_type.name.to_string(),
                 key_name: input.key_name.clone(),
                 public_key: public_key.map(str::to_string),
@@ -700,6 +707,7 @@ pub(crate) mod tests_support {
             owner_id: nubo_core::AccountId::parse("123456789012").unwrap(),
             reservation_id: "r-0123456789abcdef0".into(),
             image_id: ResourceId::from_stored("ami-0123456789abcdef0"),
+            image_rootfs: "/var/lib/nubo/base-images/debian-12/rootfs".into(),
             instance_type: "t3.micro".into(),
             key_name: None,
             public_key: None,
@@ -730,16 +738,5 @@ pub(crate) mod tests_support {
             force_stop: false,
             tags: Default::default(),
         }
-    }
-}
-
-impl Ec2Service {
-    // TEMP(images): replaced by the image family's launchable_image.
-    async fn temp_launchable_image(
-        &self,
-        _scope: &RequestScope,
-        id: &ResourceId,
-    ) -> Result<ResourceId, Error> {
-        Ok(id.clone())
     }
 }

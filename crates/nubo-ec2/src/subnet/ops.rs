@@ -251,6 +251,8 @@ impl Ec2Service {
             .map_err(store_err)?;
         // Its flow logs go with it, as on AWS; any other child blocks.
         let children = crate::flow_log::ops::delete_among_in_tx(&mut tx, scope, children).await?;
+        // Terminated instances stay visible for a while but hold nothing.
+        let children = crate::instance::host::without_terminated(children)?;
         let mut holders: Vec<&str> = subnet
             .value
             .allocations

@@ -1,0 +1,288 @@
+//! The agent against a real store (SQLite) and the EC2 service, with the
+//! recording hypervisor and the fake data plane: every lifecycle call ends
+//! in the state AWS shows, through the agent's reports, and the host sees
+//! exactly the calls that state needs.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nubo_agent::{Agent, AgentConfig};
+use nubo_compute::fake::{Call, RecordingHypervisor};
+use nubo_compute::ExitKind;
+use nubo_core::filter::Page;
+use nubo_core::{AccountId, ResourceId};
+use nubo_ec2::image::FakeLibrary;
+use nubo_ec2::instance::actions::Action;
+use nubo_ec2::instance::run::RunInstances;
+use nubo_ec2::instance::InstanceState;
+use nubo_ec2::{Ec2Service, Limits, RegionConfig, RequestScope};
+use nubo_net::fake::FakeNetOps;
+use nubo_net::{DataPlane, NetConfig};
+
+struct World {
+    ec2: Ec2Service,
+    hv: Arc<RecordingHypervisor>,
+    net: Arc<FakeNetOps>,
+    scope: RequestScope,
+    image: ResourceId,
+    _dir: tempdir::Dir,
+}
+
+mod tempdir {
+    /// A temporary directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    pub fn new(tag: &str) -> Dir {
+        let p = std::env::temp_dir().join(format!("nubo-agent-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Dir(p)
+    }
+}
+
+async fn world(tag: &str) -> World {
+    let dir = tempdir::new(tag);
+    let url = format!("sqlite://{}/nubo.db?mode=rwc", dir.0.display());
+    let store = nubo_store::Store::open(&url).await.expect("store");
+    let ec2 = Ec2Service::new(store, RegionConfig::default_regions(), Limits::default())
+        .with_default_vpc(true)
+        .with_image_library(Arc::new(FakeLibrary::new()));
+    let base = dir.0.join("base/debian");
+    std::fs::create_dir_all(base.join("rootfs")).expect("rootfs");
+    std::fs::write(
+        base.join("image.json"),
+        r#"{"name": "debian-12-nubo-test", "architecture": "x86_64", "version": 1}"#,
+    )
+    .expect("manifest");
+    let images = ec2
+        .register_base_images(&dir.0.join("base"))
+        .await
+        .expect("base images");
+    let hv = Arc::new(RecordingHypervisor::new());
+    let net = Arc::new(FakeNetOps::new());
+    let plane = Arc::new(DataPlane::new(
+        NetConfig {
+            prefix: "ta".into(),
+        },
+        net.clone(),
+    ));
+    let agent = Agent::new(
+        ec2.clone(),
+        hv.clone(),
+        plane,
+        AgentConfig {
+            host_id: "local".into(),
+            zones: vec![
+                "us-east-1a".into(),
+                "us-east-1b".into(),
+                "us-east-1c".into(),
+            ],
+            vcpus: 2,
+            memory_mib: 4096,
+            stop_grace: Duration::from_millis(10),
+            tick: Duration::from_millis(50),
+            parallel: 4,
+            sweep_every: Duration::from_millis(200),
+            serve_metadata: false,
+        },
+    );
+    agent.start().await.expect("agent");
+    let scope = RequestScope::new(AccountId::parse("123456789012").unwrap(), "us-east-1");
+    ec2.ensure_default_vpc(&scope).await.expect("default vpc");
+    World {
+        ec2,
+        hv,
+        net,
+        scope,
+        image: images[0].id.clone(),
+        _dir: dir,
+    }
+}
+
+async fn state_of(w: &World, id: &ResourceId) -> InstanceState {
+    w.ec2
+        .describe_instance_views(&w.scope, std::slice::from_ref(id))
+        .await
+        .expect("describe")[0]
+        .instance
+        .state
+}
+
+async fn wait_for(w: &World, id: &ResourceId, want: InstanceState) {
+    for _ in 0..200 {
+        if state_of(w, id).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "{id} never became {want:?} (is {:?})",
+        state_of(w, id).await
+    );
+}
+
+fn run(w: &World, count: i64) -> RunInstances {
+    RunInstances {
+        image_id: Some(w.image.clone()),
+        instance_type: Some("t3.nano".into()),
+        min_count: Some(count),
+        max_count: Some(count),
+        ..RunInstances::default()
+    }
+}
+
+#[tokio::test]
+async fn the_whole_lifecycle_goes_through_the_agent() {
+    let w = world("life").await;
+    let r = w
+        .ec2
+        .run_instances(&w.scope, &run(&w, 1))
+        .await
+        .expect("run");
+    let id = r.instances[0].instance.id.clone();
+    assert_eq!(r.instances[0].instance.state, InstanceState::Pending);
+    wait_for(&w, &id, InstanceState::Running).await;
+    let spec = w.hv.spec(id.as_str()).expect("started");
+    assert_eq!(spec.hostname, r.instances[0].instance.hostname());
+    assert_eq!(spec.limits.memory_mib, 512);
+    assert!(spec.netns.as_deref().unwrap().starts_with("ta-i-"));
+
+    w.ec2
+        .change_instances(
+            &w.scope,
+            std::slice::from_ref(&id),
+            Action::Stop { force: false },
+        )
+        .await
+        .expect("stop");
+    wait_for(&w, &id, InstanceState::Stopped).await;
+    assert!(w.net.netns_names().iter().all(|n| !n.contains(id.as_str())));
+
+    w.ec2
+        .change_instances(&w.scope, std::slice::from_ref(&id), Action::Start)
+        .await
+        .expect("start");
+    wait_for(&w, &id, InstanceState::Running).await;
+
+    w.ec2
+        .change_instances(&w.scope, std::slice::from_ref(&id), Action::Reboot)
+        .await
+        .expect("reboot");
+    for _ in 0..200 {
+        let v = &w
+            .ec2
+            .describe_instance_views(&w.scope, std::slice::from_ref(&id))
+            .await
+            .unwrap()[0];
+        if v.instance.reboots_done == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    w.ec2
+        .change_instances(&w.scope, std::slice::from_ref(&id), Action::Terminate)
+        .await
+        .expect("terminate");
+    wait_for(&w, &id, InstanceState::Terminated).await;
+    assert!(w
+        .hv
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::Destroy(d) if d == id.as_str())));
+    let v = &w
+        .ec2
+        .describe_instance_views(&w.scope, std::slice::from_ref(&id))
+        .await
+        .unwrap()[0];
+    assert!(v.interfaces.is_empty(), "the primary interface is deleted");
+}
+
+#[tokio::test]
+async fn a_guest_poweroff_stops_or_terminates_as_configured() {
+    let w = world("poweroff").await;
+    let mut input = run(&w, 2);
+    input.min_count = Some(1);
+    let r = w.ec2.run_instances(&w.scope, &input).await.expect("run");
+    assert_eq!(r.instances.len(), 2);
+    let stop = r.instances[0].instance.id.clone();
+    let term = r.instances[1].instance.id.clone();
+    w.ec2
+        .modify_instance_attribute(
+            &w.scope,
+            &term,
+            &nubo_ec2::instance::attributes::AttributeChange::ShutdownBehavior(
+                nubo_ec2::instance::ShutdownBehavior::Terminate,
+            ),
+        )
+        .await
+        .expect("behavior");
+    wait_for(&w, &stop, InstanceState::Running).await;
+    wait_for(&w, &term, InstanceState::Running).await;
+    w.hv.simulate_exit(stop.as_str(), ExitKind::PowerOff)
+        .unwrap();
+    w.hv.simulate_exit(term.as_str(), ExitKind::PowerOff)
+        .unwrap();
+    wait_for(&w, &stop, InstanceState::Stopped).await;
+    wait_for(&w, &term, InstanceState::Terminated).await;
+    let (reservations, _) = w
+        .ec2
+        .describe_instances(&w.scope, std::slice::from_ref(&stop), &[], &Page::default())
+        .await
+        .unwrap();
+    let reason = reservations[0].instances[0]
+        .instance
+        .state_reason
+        .clone()
+        .unwrap();
+    assert_eq!(reason.code, "Client.InstanceInitiatedShutdown");
+}
+
+#[tokio::test]
+async fn a_crashed_instance_is_relaunched_and_a_failed_launch_terminates() {
+    let w = world("crash").await;
+    let r = w
+        .ec2
+        .run_instances(&w.scope, &run(&w, 1))
+        .await
+        .expect("run");
+    let id = r.instances[0].instance.id.clone();
+    wait_for(&w, &id, InstanceState::Running).await;
+    w.hv.simulate_exit(id.as_str(), ExitKind::Crashed).unwrap();
+    for _ in 0..200 {
+        let starts =
+            w.hv.calls()
+                .iter()
+                .filter(|c| matches!(c, Call::Start(s) if s.instance_id == id.as_str()))
+                .count();
+        if starts >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(state_of(&w, &id).await, InstanceState::Running);
+
+    w.hv.fail_next("start", "no such image");
+    let r = w
+        .ec2
+        .run_instances(&w.scope, &run(&w, 1))
+        .await
+        .expect("run");
+    let bad = r.instances[0].instance.id.clone();
+    wait_for(&w, &bad, InstanceState::Terminated).await;
+    let v = &w
+        .ec2
+        .describe_instance_views(&w.scope, std::slice::from_ref(&bad))
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        v.instance.state_reason.as_ref().unwrap().code,
+        "Server.InternalError"
+    );
+}
