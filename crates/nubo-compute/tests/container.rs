@@ -586,3 +586,78 @@ fn boots_an_external_image() {
     );
     env.assert_no_kernel_trace(&spec.instance_id, pid);
 }
+
+#[test]
+fn the_kernel_enforces_the_memory_and_pids_limits() {
+    let Some(env) = Env::new("limits") else {
+        return;
+    };
+    let mut spec = env.spec("i-000000000000000c");
+    spec.limits = ResourceLimits {
+        vcpus: 1,
+        memory_mib: 64,
+        pids: 20,
+    };
+    let id = &spec.instance_id;
+    env.driver.start(&spec).unwrap();
+    // `sort` holds one newline-free 200 MB line in memory: killed past 64 MiB.
+    let argv: Vec<String> = ["sh", "-c", "head -c 200000000 /dev/zero | sort | wc -c"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = env.driver.exec(id, &argv).unwrap().output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "0",
+        "sort produced output: not killed"
+    );
+    // 40 background sleeps cannot all start under pids.max = 20.
+    let argv: Vec<String> = [
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 \
+         21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40; \
+         do sleep 30 >/dev/null 2>&1 & done",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = env.driver.exec(id, &argv).unwrap().output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("can't fork"), "{stderr}");
+    let current: u32 = cgroup_value(&env, id, "pids.current").parse().unwrap();
+    assert!(current <= 20, "pids.current = {current}");
+    assert!(env.driver.status(id).unwrap() != Runtime::Stopped);
+}
+
+#[test]
+fn many_instances_start_and_go_in_parallel() {
+    let Some(env) = Env::new("many") else { return };
+    let ids: Vec<String> = (0..8).map(|i| format!("i-00000000000001{i:02}")).collect();
+    let pids: Vec<u32> = std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let spec = env.spec(id);
+                let env = &env;
+                s.spawn(move || env.driver.start(&spec).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut distinct = pids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ids.len());
+    assert_eq!(env.driver.list().unwrap(), ids);
+    std::thread::scope(|s| {
+        for id in &ids {
+            let env = &env;
+            s.spawn(move || env.driver.destroy(id).unwrap());
+        }
+    });
+    for (id, pid) in ids.iter().zip(pids) {
+        env.assert_no_kernel_trace(id, pid);
+    }
+    assert!(env.driver.list().unwrap().is_empty());
+}
