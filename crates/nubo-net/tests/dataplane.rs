@@ -302,6 +302,24 @@ fn vpc_routing_isolation_and_metadata() {
     assert_eq!(connect_from(&ns(&a), e.address, 7000).as_deref(), Some("e"));
     // The overlapping VPC is another world: c reaches nothing of VPC 1.
     assert_eq!(connect_from(&ns(&c), a.address, 7000), None);
+    // ICMP too, where ping is installed: across subnets, to the gateway, and
+    // not across VPCs.
+    if Command::new("ping").arg("-V").output().is_ok() {
+        let ping = |from: &str, to: Ipv4Addr| {
+            Command::new("ip")
+                .args(["netns", "exec", from, "ping", "-c1", "-W1", &to.to_string()])
+                .output()
+                .unwrap()
+                .status
+                .success()
+        };
+        assert!(ping(&ns(&a), b.address));
+        assert!(ping(&ns(&a), e.address));
+        assert!(ping(&ns(&a), a.gateway));
+        assert!(!ping(&ns(&c), a.address));
+    } else {
+        eprintln!("ping not installed: ICMP checks skipped (TCP checks ran)");
+    }
     // The host reaches instances through the VPC's router namespace.
     assert_eq!(
         connect_from(&dp.router_netns("vpc-01"), b.address, 7000).as_deref(),
