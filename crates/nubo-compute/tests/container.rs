@@ -661,3 +661,21 @@ fn many_instances_start_and_go_in_parallel() {
     }
     assert!(env.driver.list().unwrap().is_empty());
 }
+
+#[test]
+fn a_symlink_planted_at_a_mount_point_is_refused() {
+    let Some(env) = Env::new("symlink") else {
+        return;
+    };
+    let spec = env.spec("i-000000000000000d");
+    let id = &spec.instance_id;
+    env.driver.start(&spec).unwrap();
+    env.driver.stop(id, Duration::ZERO).unwrap();
+    // What root inside could leave on its disk (after unmounting /tmp).
+    let upper = env.config.state_dir.join(id).join("upper");
+    std::os::unix::fs::symlink("/etc", upper.join("tmp")).unwrap();
+    // The rootfs mount's /tmp is the upper dir's symlink now: no start.
+    let err = env.driver.start(&spec).unwrap_err().to_string();
+    assert!(err.contains("not a directory"), "{err}");
+    assert_eq!(env.driver.status(id).unwrap(), Runtime::Stopped);
+}

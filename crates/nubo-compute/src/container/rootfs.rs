@@ -46,7 +46,18 @@ fn mount_fs(
     flags: MsFlags,
     data: Option<&str>,
 ) -> Result<(), HostError> {
-    std::fs::create_dir_all(target).map_err(|e| err("create mount point", target, e))?;
+    // The mount points are in the instance's own (writable) tree: a symlink
+    // planted there would point outside it, so only real directories count.
+    match std::fs::symlink_metadata(target) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(HostError(format!(
+                "mount point {} is not a directory",
+                target.display()
+            )))
+        }
+        Err(_) => std::fs::create_dir(target).map_err(|e| err("create mount point", target, e))?,
+    }
     mount(Some(fstype), target, Some(fstype), flags, data)
         .map_err(|e| err(&format!("mount {fstype} on"), target, e))
 }
