@@ -1,8 +1,8 @@
 //! Privileged suite: the real data plane against the kernel. Needs root and
 //! iproute2; otherwise each test prints why it is skipped and passes.
 //!
-//! Every kernel object carries a test-unique prefix (`t` + 3 hex digits of the
-//! process ID) and a Drop guard deletes every namespace with that prefix even
+//! Every kernel object carries a test-unique prefix (a letter per test + 3 hex
+//! digits of the process ID) and a Drop guard deletes every namespace with that prefix even
 //! when an assertion fails. Traffic stays inside the namespaces created here.
 #![allow(clippy::unwrap_used)]
 
@@ -46,8 +46,10 @@ struct Guard {
 }
 
 impl Guard {
-    fn new(salt: u32) -> Self {
-        let prefix = format!("t{:03x}", (std::process::id() ^ salt) % 0xfff);
+    /// `letter` tells this file's tests apart within one process; the PID
+    /// (mod 4096) tells processes apart when tests run in parallel.
+    fn new(letter: char) -> Self {
+        let prefix = format!("{letter}{:03x}", std::process::id() % 0x1000);
         let g = Guard { prefix };
         g.cleanup();
         g
@@ -258,7 +260,7 @@ fn metadata(e: &EniPlug, tokens: HttpTokens) -> InstanceMetadata {
 #[test]
 fn vpc_routing_isolation_and_metadata() {
     require_root!();
-    let guard = Guard::new(0x1);
+    let guard = Guard::new('t');
     let cfg = NetConfig {
         prefix: guard.prefix.clone(),
     };
@@ -445,7 +447,7 @@ fn vpc_routing_isolation_and_metadata() {
 #[test]
 fn reconcile_rebuilds_from_nothing_and_repairs() {
     require_root!();
-    let guard = Guard::new(0x2);
+    let guard = Guard::new('u');
     let dp = DataPlane::new(
         NetConfig {
             prefix: guard.prefix.clone(),
@@ -489,7 +491,7 @@ fn token_response_does_not_survive_one_more_hop() {
         eprintln!("skipping hop-limit test: nft not found");
         return;
     }
-    let guard = Guard::new(0x3);
+    let guard = Guard::new('v');
     let p = guard.prefix.clone();
     let dp = DataPlane::new(
         NetConfig { prefix: p.clone() },
