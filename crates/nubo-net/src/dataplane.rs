@@ -442,6 +442,95 @@ mod tests {
         assert_eq!(fake.netns_names(), vec!["nb-vpc-01"]);
     }
 
+    /// The fake, failing its `n`-th mutating call (a crash at that step).
+    struct FailAt {
+        inner: Arc<FakeNetOps>,
+        left: std::sync::atomic::AtomicUsize,
+    }
+
+    impl FailAt {
+        fn step(&self) -> Result<(), NetError> {
+            use std::sync::atomic::Ordering;
+            match self.left.fetch_sub(1, Ordering::SeqCst) {
+                1 => Err(NetError::Precondition("injected crash".into())),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    impl NetOps for FailAt {
+        fn netns_list(&self) -> Result<Vec<String>, NetError> {
+            self.inner.netns_list()
+        }
+        fn netns_add(&self, name: &str) -> Result<(), NetError> {
+            self.step()?;
+            self.inner.netns_add(name)
+        }
+        fn netns_del(&self, name: &str) -> Result<(), NetError> {
+            self.step()?;
+            self.inner.netns_del(name)
+        }
+        fn links(&self, netns: &str) -> Result<Vec<LinkInfo>, NetError> {
+            self.inner.links(netns)
+        }
+        fn veth_add(&self, spec: &crate::ops::VethSpec) -> Result<(), NetError> {
+            self.step()?;
+            self.inner.veth_add(spec)
+        }
+        fn link_del(&self, netns: &str, name: &str) -> Result<(), NetError> {
+            self.step()?;
+            self.inner.link_del(netns, name)
+        }
+        fn apply(&self, netns: &str, cmds: &[crate::ops::IpCmd]) -> Result<(), NetError> {
+            self.step()?;
+            self.inner.apply(netns, cmds)
+        }
+        fn sysctl(&self, netns: &str, settings: &[crate::ops::Sysctl]) -> Result<(), NetError> {
+            self.step()?;
+            self.inner.sysctl(netns, settings)
+        }
+    }
+
+    #[test]
+    fn a_plug_interrupted_at_any_step_converges_on_the_next_pass() {
+        let a = eni("eni-0a1", "vpc-01", "i-01", [10, 0, 1, 5], 1);
+        let b = eni("eni-0b2", "vpc-01", "i-02", [10, 0, 2, 5], 2);
+        // The state a clean run reaches.
+        let (clean, dp) = dp();
+        dp.plug(&a).unwrap();
+        dp.plug(&b).unwrap();
+        let want: Vec<_> = clean
+            .netns_names()
+            .iter()
+            .map(|n| (n.clone(), clean.netns(n)))
+            .collect();
+        let mutating_steps = clean
+            .calls()
+            .iter()
+            .filter(|c| !c.starts_with("links"))
+            .count();
+        assert!(mutating_steps >= 8, "{:?}", clean.calls());
+        for crash_at in 1..=mutating_steps {
+            let fake = Arc::new(FakeNetOps::new());
+            let failing = Arc::new(FailAt {
+                inner: fake.clone(),
+                left: std::sync::atomic::AtomicUsize::new(crash_at),
+            });
+            let dp = DataPlane::new(dp.config().clone(), failing);
+            let first = dp.plug(&a).and_then(|()| dp.plug(&b));
+            assert!(first.is_err(), "step {crash_at} did not fail");
+            // The agent restarts and reconciles.
+            let dp = DataPlane::new(dp.config().clone(), fake.clone());
+            dp.reconcile(&[a.clone(), b.clone()], &[]).unwrap();
+            let got: Vec<_> = fake
+                .netns_names()
+                .iter()
+                .map(|n| (n.clone(), fake.netns(n)))
+                .collect();
+            assert_eq!(got, want, "after a crash at step {crash_at}");
+        }
+    }
+
     #[test]
     fn first_enis_of_a_vpc_plugged_concurrently_share_one_router() {
         let (fake, dp) = dp();
