@@ -22,7 +22,7 @@
 set -euo pipefail
 
 # Bump when the image's content changes: a different version rebuilds.
-VERSION=1
+VERSION=2
 DEST_DIR=${1:-/var/lib/nubo/base-images}
 IMAGE=debian-12
 SUITE=bookworm
@@ -158,6 +158,10 @@ say "instance $INSTANCE_ID"
 if HOST=$(md meta-data/local-hostname) && [ -n "$HOST" ]; then
     echo "$HOST" >/etc/hostname
     hostname "$HOST" 2>/dev/null || true
+    # Make the name resolve locally (sudo and others look it up).
+    grep -v '^127\.0\.1\.1[[:space:]]' /etc/hosts >/etc/hosts.nubo 2>/dev/null || true
+    echo "127.0.1.1 $HOST ${HOST%%.*}" >>/etc/hosts.nubo
+    mv /etc/hosts.nubo /etc/hosts
     say "hostname $HOST"
 fi
 
@@ -214,6 +218,7 @@ rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
     "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/* "$rootfs"/tmp/*
 : >"$rootfs/etc/machine-id"
 echo localhost >"$rootfs/etc/hostname"
+printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$rootfs/etc/hosts"
 
 stamp=$(date -u +%Y%m%d)
 cat >"$work/image.json" <<EOF

@@ -10,6 +10,9 @@ need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" ||
+  need_apt+=(busybox-static)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "run.sh: missing ${need_apt[*]}; run as root to install them" >&2
@@ -35,5 +38,10 @@ cargo build --release -p nubo
 
 export NUBO_DATA_DIR="${NUBO_DATA_DIR:-/var/lib/nubo}"
 export NUBO_LISTEN="${NUBO_LISTEN:-127.0.0.1:8773}"
+# The base image (Debian 12 from the machine's Debian mirror; skipped when up
+# to date), registered by the server at start as a public `amazon` image.
+export NUBO_BASE_IMAGES="${NUBO_BASE_IMAGES:-/var/lib/nubo/base-images}"
+echo "==> base image in $NUBO_BASE_IMAGES"
+scripts/build-base-image.sh "$NUBO_BASE_IMAGES"
 echo "==> starting nubo server on $NUBO_LISTEN (data in $NUBO_DATA_DIR)"
 exec ./target/release/nubo server

@@ -51,6 +51,7 @@ have nft || missing+=(nftables)
 have ip || missing+=(iproute2)
 have ping || missing+=(iputils-ping)
 installed busybox-static || missing+=(busybox-static)
+installed debootstrap || missing+=(debootstrap)
 have python3 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 have curl || missing+=(curl)
@@ -170,6 +171,12 @@ export NUBO_BIN="$PWD/target/release/nubo"
 passed
 
 # ---- end-to-end -----------------------------------------------------------------------------------------
+step base-image "scripts/build-base-image.sh (skipped when up to date)"
+export NUBO_BASE_IMAGES="${NUBO_BASE_IMAGES:-/var/lib/nubo/base-images}"
+as_root scripts/build-base-image.sh "$NUBO_BASE_IMAGES"
+echo "NUBO_BASE_IMAGES=$NUBO_BASE_IMAGES"
+passed
+
 step e2e-sqlite "pytest tests/e2e (SQLite)"
 env -u NUBO_E2E_DATABASE_URL -u NUBO_E2E_ENDPOINT python3 -m pytest tests/e2e -q "$@"
 passed
