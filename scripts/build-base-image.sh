@@ -22,7 +22,7 @@
 set -euo pipefail
 
 # Bump when the image's content changes: a different version rebuilds.
-VERSION=2
+VERSION=3
 DEST_DIR=${1:-/var/lib/nubo/base-images}
 IMAGE=debian-12
 SUITE=bookworm
@@ -93,14 +93,9 @@ EOF
 
 cat >"$rootfs/usr/local/sbin/nubo-shutdown" <<'EOF'
 #!/bin/sh
-# Runs when busybox init stops the instance: ask every process to end, give
-# them a moment, then kill what is left and flush the disk.
+# Runs when busybox init stops the instance. Busybox init itself then sends
+# every process SIGTERM, waits a second, sends SIGKILL and powers off.
 echo "nubo-init: shutting down"
-if [ -x /sbin/killall5 ]; then
-    /sbin/killall5 -15
-    sleep 2
-    /sbin/killall5 -9
-fi
 sync
 EOF
 chmod 0755 "$rootfs/usr/local/sbin/nubo-shutdown"
@@ -156,8 +151,9 @@ INSTANCE_ID=$(md meta-data/instance-id) || INSTANCE_ID=""
 say "instance $INSTANCE_ID"
 
 if HOST=$(md meta-data/local-hostname) && [ -n "$HOST" ]; then
-    echo "$HOST" >/etc/hostname
-    hostname "$HOST" 2>/dev/null || true
+    # The short name, as EC2's Debian images set it (ip-10-0-1-5).
+    echo "${HOST%%.*}" >/etc/hostname
+    hostname "${HOST%%.*}" 2>/dev/null || true
     # Make the name resolve locally (sudo and others look it up).
     grep -v '^127\.0\.1\.1[[:space:]]' /etc/hosts >/etc/hosts.nubo 2>/dev/null || true
     echo "127.0.1.1 $HOST ${HOST%%.*}" >>/etc/hosts.nubo

@@ -172,7 +172,8 @@ def deny(action, resource="*") -> dict:
 
 
 def tags_of(resource: dict) -> dict:
-    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+    # Most shapes name the list Tags; NetworkInterface names it TagSet.
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", resource.get("TagSet", []))}
 
 
 def _random_account_id() -> str:

@@ -273,7 +273,7 @@ def test_min_max_count_is_all_or_nothing(nubo, ec2, network, launch):
         Filters=[{"Name": "subnet-id", "Values": [network.subnet_id]}])["NetworkInterfaces"]
     tag = unique("toomany")
     expect_error("InsufficientInstanceCapacity", launch, InstanceType="r6i.4xlarge",
-                 MinCount=500, MaxCount=500,
+                 MinCount=90, MaxCount=90,
                  TagSpecifications=[tag_spec("instance", batch=tag)])
     assert ec2.describe_instances(Filters=[{"Name": "tag:batch", "Values": [tag]}])[
         "Reservations"] == []
@@ -335,7 +335,7 @@ def test_instance_initiated_shutdown_behaviour(nubo, ec2, launch, behaviour, fin
 
 def test_private_ip_security_groups_placement_and_network_interfaces(nubo, ec2, network, launch,
                                                                      cleanup):
-    sg = ec2.create_security_group(GroupName=unique("sg"), Description="e2e",
+    sg = ec2.create_security_group(GroupName=unique("grp"), Description="e2e",
                                    VpcId=network.vpc_id)["GroupId"]
     cleanup(lambda: ec2.delete_security_group(GroupId=sg))
     ip = network.subnet_b["CidrBlock"].rsplit(".", 1)[0] + ".77"
