@@ -157,6 +157,13 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<()> {
         registered = base_images.len(),
         "base images"
     );
+    let swept = ec2
+        .sweep_image_library()
+        .await
+        .context("sweeping the image library")?;
+    if !swept.is_empty() {
+        tracing::info!(?swept, "removed image content no image uses");
+    }
     crate::host::start_agent(&config, &ec2).await?;
     let api = Arc::new(Api {
         store,

@@ -25,6 +25,8 @@ pub trait ImageLibrary: Send + Sync {
     fn remove(&self, key: &str) -> Result<(), Error>;
     /// Whether content is stored under `key`.
     fn contains(&self, key: &str) -> bool;
+    /// Every key with content, after removing what interrupted imports left.
+    fn stored_keys(&self) -> Result<Vec<String>, Error>;
 }
 
 /// The compressions `import_tarball` accepts, judged by the file name.
@@ -131,6 +133,31 @@ impl ImageLibrary for DirectoryLibrary {
     fn contains(&self, key: &str) -> bool {
         self.rootfs_dir(key).is_dir()
     }
+
+    fn stored_keys(&self) -> Result<Vec<String>, Error> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => {
+                return Err(Error::internal(format!(
+                    "list {}: {e}",
+                    self.root.display()
+                )))
+            }
+        };
+        let mut keys = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".import") {
+                // An import a crash interrupted: never an image's content.
+                let _ = std::fs::remove_dir_all(entry.path());
+            } else if check_key(&name).is_ok() && entry.path().is_dir() {
+                keys.push(name);
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
 }
 
 /// A library that stores nothing: imports are refused. The service's
@@ -155,6 +182,10 @@ impl ImageLibrary for NoLibrary {
 
     fn contains(&self, _key: &str) -> bool {
         false
+    }
+
+    fn stored_keys(&self) -> Result<Vec<String>, Error> {
+        Ok(vec![])
     }
 }
 
@@ -212,6 +243,10 @@ impl ImageLibrary for FakeLibrary {
     fn contains(&self, key: &str) -> bool {
         self.keys.lock().map(|k| k.contains(key)).unwrap_or(false)
     }
+
+    fn stored_keys(&self) -> Result<Vec<String>, Error> {
+        Ok(self.keys())
+    }
 }
 
 #[cfg(test)]
@@ -267,8 +302,13 @@ mod tests {
         ));
         assert!(!lib.contains("ami-0123456789abcdef1"));
         assert!(!dir.join("images/.ami-0123456789abcdef1.import").exists());
+        // An interrupted import is swept; stored keys are listed.
+        std::fs::create_dir_all(dir.join("images/.ami-0123456789abcdef2.import/rootfs")).unwrap();
+        assert_eq!(lib.stored_keys().unwrap(), vec!["ami-0123456789abcdef0"]);
+        assert!(!dir.join("images/.ami-0123456789abcdef2.import").exists());
         lib.remove("ami-0123456789abcdef0").unwrap();
         assert!(!lib.contains("ami-0123456789abcdef0"));
+        assert!(lib.stored_keys().unwrap().is_empty());
         lib.remove("ami-0123456789abcdef0").unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }

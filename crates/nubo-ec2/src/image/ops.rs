@@ -393,8 +393,39 @@ impl Ec2Service {
         resource::commit(tx, scope, &[image.id.as_str()]).await
     }
 
+    /// Removes the library content no image uses (what a crash between an
+    /// import and its image's insert, or between a deregistration and its
+    /// content's removal, left); run at start, before serving. Returns the
+    /// keys removed.
+    pub async fn sweep_image_library(&self) -> Result<Vec<String>, Error> {
+        let rows = self
+            .store
+            .list_kind_everywhere(ResourceKind::Image.prefix())
+            .await
+            .map_err(store_err)?;
+        let mut used = BTreeSet::new();
+        for row in &rows {
+            if let ImageContent::Library { key } = decode::<Image>(row)?.value.content {
+                used.insert(key);
+            }
+        }
+        let library = self.images.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut removed = Vec::new();
+            for key in library.stored_keys()? {
+                if !used.contains(&key) {
+                    library.remove(&key)?;
+                    removed.push(key);
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+
     /// Removes library content `key` unless an image still uses it.
-    async fn remove_content(&self, key: &str) {
+    pub(crate) async fn remove_content(&self, key: &str) {
         let in_use = match self
             .store
             .list_kind_everywhere(ResourceKind::Image.prefix())
@@ -408,6 +439,16 @@ impl Ec2Service {
             // Unsure: keep the content rather than remove something in use.
             Err(_) => true,
         };
+        // An instance launched from it keeps it as its lower layer until it
+        // is terminated (which calls here again).
+        let in_use = in_use
+            || match self.all_instances().await {
+                Ok(instances) => instances.iter().any(|(_, i)| {
+                    i.state != crate::instance::InstanceState::Terminated
+                        && i.image_content_key.as_deref() == Some(key)
+                }),
+                Err(_) => true,
+            };
         if in_use {
             return;
         }

@@ -534,3 +534,52 @@ pub async fn image_dry_runs_change_nothing(db: &TestDb) {
         .unwrap();
     assert!(!images[0].is_public());
 }
+
+pub async fn racing_registrations_admit_one_name(db: &TestDb) {
+    let (svc, library) = images_service(db);
+    let a = tenant(&db.store, A).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (svc, a) = (svc.clone(), a.clone());
+        tasks.push(tokio::spawn(async move {
+            svc.register_image(&a, register_input("contested")).await
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(Error::AlreadyExists {
+                code: "InvalidAMIName.Duplicate",
+                ..
+            }) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    // The losers' imported content is gone again.
+    assert_eq!(library.keys().len(), 1);
+    assert_eq!(
+        describe(&svc, &a, DescribeImages::default()).await,
+        vec!["contested"]
+    );
+}
+
+pub async fn orphaned_content_is_swept(db: &TestDb) {
+    let (svc, library) = images_service(db);
+    let a = tenant(&db.store, A).await;
+    let kept = register(&svc, &a, "kept").await;
+    // Content whose image was never inserted (a crash between the two).
+    library
+        .import_tarball(
+            "ami-0123456789abcdef0",
+            std::path::Path::new("/srv/orphan.tar"),
+        )
+        .unwrap();
+    assert_eq!(
+        svc.sweep_image_library().await.unwrap(),
+        vec!["ami-0123456789abcdef0".to_string()]
+    );
+    assert_eq!(library.keys(), vec![kept.id.to_string()]);
+    assert!(svc.sweep_image_library().await.unwrap().is_empty());
+}

@@ -41,6 +41,8 @@ harness::suite!(
     images::base_images_are_public_amazon_images,
     images::pending_images_become_available_or_failed,
     images::image_dry_runs_change_nothing,
+    images::racing_registrations_admit_one_name,
+    images::orphaned_content_is_swept,
     default_vpc::default_vpc_is_built_like_aws,
     default_vpc::deleted_default_vpc_stays_deleted_until_created_again,
     default_vpc::racing_first_calls_provision_once,
