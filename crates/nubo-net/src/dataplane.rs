@@ -25,8 +25,10 @@ pub struct ReconcileReport {
     pub removed_instances: Vec<String>,
     /// ENI router ends removed (netns, link).
     pub removed_links: Vec<(String, String)>,
-    /// ENIs plugged (or checked) this pass.
+    /// ENIs (re-)plugged this pass.
     pub plugged: usize,
+    /// ENIs found completely in place (no kernel work).
+    pub in_place: usize,
 }
 
 /// Plugs, unplugs and reconciles ENIs on this host. Its methods block (each
@@ -214,19 +216,22 @@ impl DataPlane {
             .filter(|n| n.starts_with(&format!("{}-", self.cfg.prefix)))
             .collect();
         let mut router_links = BTreeMap::new();
+        let mut router_routes = BTreeMap::new();
         for ns in netns.iter().filter(|n| self.cfg.is_router_netns(n)) {
-            let links = self.ops.links(ns)?;
-            router_links.insert(ns.clone(), links.into_iter().map(|l| l.name).collect());
+            router_links.insert(ns.clone(), self.ops.links(ns)?);
+            router_routes.insert(ns.clone(), self.ops.routes(ns)?);
         }
         Ok(Observed {
             netns,
             router_links,
+            router_routes,
         })
     }
 
     /// Converges the host: removes this prefix's links and namespaces that are
     /// not desired (a VPC router with no desired ENI goes), then plugs every
-    /// desired ENI (idempotently). Keeps going past a failing ENI and returns
+    /// desired ENI that is not completely in place ([`plan::eni_in_place`]),
+    /// so a pass over a converged host costs two `ip` runs per VPC router. Keeps going past a failing ENI and returns
     /// the first error after the pass.
     pub fn reconcile(
         &self,
@@ -264,7 +269,17 @@ impl DataPlane {
             let mut plugged = self.plugged.lock().unwrap_or_else(|e| e.into_inner());
             plugged.retain(|_, router| !report.removed_routers.contains(router));
         }
-        for eni in desired {
+        report.in_place = desired.len() - plan.plug.len();
+        {
+            // Remember where the ENIs in place are, for unplug.
+            let mut plugged = self.plugged.lock().unwrap_or_else(|e| e.into_inner());
+            for (i, eni) in desired.iter().enumerate() {
+                if !plan.plug.contains(&i) {
+                    plugged.insert(eni.eni_id.clone(), self.cfg.router_netns(&eni.vpc_id));
+                }
+            }
+        }
+        for eni in plan.plug.iter().filter_map(|&i| desired.get(i)) {
             match self.plug(eni) {
                 Ok(()) => report.plugged += 1,
                 Err(e) => {
@@ -434,8 +449,12 @@ mod tests {
             vec!["nb-vpc-01", "tq-i-01", "tq-vpc-01"]
         );
         // Desired again from nothing: reconcile rebuilds it.
+        let report = dp.reconcile(&[a.clone(), b.clone()], &[]).unwrap();
+        assert_eq!((report.plugged, report.in_place), (1, 1));
+        fake.clear_calls();
         let report = dp.reconcile(&[a, b], &[]).unwrap();
-        assert_eq!(report.plugged, 2);
+        assert_eq!((report.plugged, report.in_place), (0, 2));
+        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
         assert!(fake.netns("tq-i-02").unwrap().links.contains_key("eth0"));
         // Nothing desired: everything of ours goes.
         dp.reconcile(&[], &[]).unwrap();
@@ -472,6 +491,9 @@ mod tests {
         }
         fn links(&self, netns: &str) -> Result<Vec<LinkInfo>, NetError> {
             self.inner.links(netns)
+        }
+        fn routes(&self, netns: &str) -> Result<Vec<crate::ops::RouteInfo>, NetError> {
+            self.inner.routes(netns)
         }
         fn veth_add(&self, spec: &crate::ops::VethSpec) -> Result<(), NetError> {
             self.step()?;

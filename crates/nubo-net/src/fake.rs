@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::naming::IFNAME_MAX;
-use crate::ops::{IpCmd, LinkInfo, NetOps, Sysctl, VethSpec};
+use crate::ops::{IpCmd, LinkInfo, NetOps, RouteInfo, Sysctl, VethSpec};
 use crate::NetError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,10 +138,36 @@ impl NetOps for FakeNetOps {
         Ok(ns
             .links
             .iter()
-            .map(|(name, l)| LinkInfo {
-                name: name.clone(),
-                mac: l.mac.clone(),
-                up: l.up,
+            .map(|(name, l)| {
+                let peer_up = match &l.peer {
+                    None => true,
+                    Some((pns, pname)) => state
+                        .get(pns)
+                        .and_then(|n| n.links.get(pname))
+                        .is_some_and(|p| p.up),
+                };
+                LinkInfo {
+                    name: name.clone(),
+                    mac: l.mac.clone(),
+                    up: l.up,
+                    lower_up: l.up && peer_up,
+                }
+            })
+            .collect())
+    }
+
+    fn routes(&self, netns: &str) -> Result<Vec<RouteInfo>, NetError> {
+        let state = self.state();
+        let ns = state
+            .get(netns)
+            .ok_or_else(|| pre(format!("no netns {netns}")))?;
+        Ok(ns
+            .routes
+            .iter()
+            .filter_map(|line| {
+                let dst = line.split(' ').next()?.to_string();
+                let dev = line.rsplit(' ').next()?.to_string();
+                Some(RouteInfo { dst, dev })
             })
             .collect())
     }

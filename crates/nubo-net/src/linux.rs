@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::netns::{run_in_netns, NETNS_DIR};
-use crate::ops::{IpCmd, LinkInfo, NetOps, Sysctl, VethSpec};
+use crate::ops::{IpCmd, LinkInfo, NetOps, RouteInfo, Sysctl, VethSpec};
 use crate::NetError;
 
 /// Drives the host's kernel. Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN).
@@ -98,8 +98,33 @@ pub fn parse_links(json: &str) -> Result<Vec<LinkInfo>, NetError> {
         .into_iter()
         .map(|l| LinkInfo {
             up: l.flags.iter().any(|f| f == "UP"),
+            lower_up: l.flags.iter().any(|f| f == "LOWER_UP"),
             name: l.ifname,
             mac: l.address.to_ascii_lowercase(),
+        })
+        .collect())
+}
+
+#[derive(serde::Deserialize)]
+struct IpRoute {
+    dst: String,
+    #[serde(default)]
+    dev: String,
+}
+
+/// Parses `ip -j route show` (a host route's `dst` has no `/32`).
+pub fn parse_routes(json: &str) -> Result<Vec<RouteInfo>, NetError> {
+    let routes: Vec<IpRoute> = serde_json::from_str(json)
+        .map_err(|e| NetError::Invalid(format!("unexpected `ip -j route` output: {e}")))?;
+    Ok(routes
+        .into_iter()
+        .map(|r| RouteInfo {
+            dst: if r.dst == "default" || r.dst.contains('/') {
+                r.dst
+            } else {
+                format!("{}/32", r.dst)
+            },
+            dev: r.dev,
         })
         .collect())
 }
@@ -130,6 +155,10 @@ impl NetOps for LinuxNetOps {
 
     fn links(&self, netns: &str) -> Result<Vec<LinkInfo>, NetError> {
         parse_links(&ip(&["-n", netns, "-j", "link", "show"], None)?)
+    }
+
+    fn routes(&self, netns: &str) -> Result<Vec<RouteInfo>, NetError> {
+        parse_routes(&ip(&["-n", netns, "-4", "-j", "route", "show"], None)?)
     }
 
     fn veth_add(&self, s: &VethSpec) -> Result<(), NetError> {
@@ -233,5 +262,17 @@ mod tests {
         assert_eq!(links[1].name, "eth0");
         assert_eq!(links[1].mac, "02:aa:bb:cc:dd:ee");
         assert!(!links[1].up);
+        assert!(links[0].lower_up && !links[1].lower_up);
+    }
+
+    #[test]
+    fn parses_ip_json_routes() {
+        let json = r#"[{"dst":"default","gateway":"10.0.1.1","dev":"eth0","flags":[]},
+            {"dst":"10.0.1.0/24","dev":"eth0","protocol":"kernel","scope":"link","prefsrc":"10.0.1.5","flags":[]},
+            {"dst":"10.0.1.5","dev":"nbe1","scope":"link","flags":[]}]"#;
+        let routes = parse_routes(json).unwrap();
+        let dsts: Vec<&str> = routes.iter().map(|r| r.dst.as_str()).collect();
+        assert_eq!(dsts, vec!["default", "10.0.1.0/24", "10.0.1.5/32"]);
+        assert_eq!(routes[2].dev, "nbe1");
     }
 }

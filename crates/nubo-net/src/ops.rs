@@ -18,6 +18,16 @@ pub struct LinkInfo {
     /// Lowercase `aa:bb:…` MAC address.
     pub mac: String,
     pub up: bool,
+    /// Carrier: for a veth, both ends are up.
+    pub lower_up: bool,
+}
+
+/// A route as observed in a namespace's main table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// `a.b.c.d/len`, or `default`.
+    pub dst: String,
+    pub dev: String,
 }
 
 /// A veth pair to create: `name` in `netns`, `peer_name` (with `peer_mac`) in
@@ -80,6 +90,8 @@ pub trait NetOps: Send + Sync {
     fn netns_del(&self, name: &str) -> Result<(), NetError>;
     /// The links of a namespace.
     fn links(&self, netns: &str) -> Result<Vec<LinkInfo>, NetError>;
+    /// The IPv4 routes of a namespace's main table.
+    fn routes(&self, netns: &str) -> Result<Vec<RouteInfo>, NetError>;
     /// Create a veth pair across two namespaces.
     fn veth_add(&self, spec: &VethSpec) -> Result<(), NetError>;
     /// Delete a link (a veth's peer goes with it).

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use crate::ops::{IpCmd, Sysctl, VethSpec};
+use crate::ops::{IpCmd, LinkInfo, RouteInfo, Sysctl, VethSpec};
 use crate::{NetConfig, NetError};
 
 /// The instance metadata address, on every VPC router's loopback.
@@ -143,15 +143,17 @@ pub fn plug_plan(cfg: &NetConfig, eni: &EniPlug) -> Result<PlugPlan, NetError> {
             via: None,
         },
     ];
+    // The address goes on before the link comes up: carrier on the router end
+    // then means the instance side is configured (see `eni_in_place`).
     let mut instance_cmds = vec![
         IpCmd::LinkUp { dev: "lo".into() },
-        IpCmd::LinkUp {
-            dev: ifname.clone(),
-        },
         IpCmd::AddrReplace {
             dev: ifname.clone(),
             addr: eni.address,
             prefix_len: eni.prefix_len,
+        },
+        IpCmd::LinkUp {
+            dev: ifname.clone(),
         },
     ];
     if eni.device_index == 0 {
@@ -183,17 +185,39 @@ pub fn plug_plan(cfg: &NetConfig, eni: &EniPlug) -> Result<PlugPlan, NetError> {
 pub struct Observed {
     /// All named namespaces (the plan ignores those without our prefix).
     pub netns: Vec<String>,
-    /// For each of our router namespaces, the names of its links.
-    pub router_links: BTreeMap<String, Vec<String>>,
+    /// For each of our router namespaces, its links.
+    pub router_links: BTreeMap<String, Vec<LinkInfo>>,
+    /// For each of our router namespaces, its routes.
+    pub router_routes: BTreeMap<String, Vec<RouteInfo>>,
 }
 
-/// What the reconciler removes before re-plugging every desired ENI.
+/// What the reconciler removes, and which desired ENIs it (re-)plugs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReconcilePlan {
     /// ENI router ends (netns, link) that are not desired in that router.
     pub remove_links: Vec<(String, String)>,
     /// Our namespaces (routers without a desired ENI, instances not running).
     pub remove_netns: Vec<String>,
+    /// Indices into `desired` of the ENIs that are not (completely) in place.
+    pub plug: Vec<usize>,
+}
+
+/// Whether an ENI is completely plugged, judged from its router alone: the
+/// router end is up with carrier (so the instance end exists and was set up:
+/// the instance batch brings it up after its address) and the `/32` route
+/// (the last step of a plug) points at it. The instance side belongs to the
+/// guest from then on, as on EC2; the router's reverse-path filter keeps a
+/// guest that changes its address from using anyone else's.
+pub fn eni_in_place(
+    cfg: &NetConfig,
+    eni: &EniPlug,
+    links: &[LinkInfo],
+    routes: &[RouteInfo],
+) -> bool {
+    let link = cfg.eni_link(&eni.eni_id);
+    let dst = format!("{}/32", eni.address);
+    links.iter().any(|l| l.name == link && l.up && l.lower_up)
+        && routes.iter().any(|r| r.dst == dst && r.dev == link)
 }
 
 /// Diffs desired against observed. Only names with our prefix are touched.
@@ -221,9 +245,9 @@ pub fn reconcile_plan(
         if !want_routers.contains(router) {
             continue; // the whole namespace goes
         }
-        for link in links.iter().filter(|l| cfg.is_eni_link(l)) {
-            if !want_links.contains(&(router.clone(), link.clone())) {
-                plan.remove_links.push((router.clone(), link.clone()));
+        for link in links.iter().filter(|l| cfg.is_eni_link(&l.name)) {
+            if !want_links.contains(&(router.clone(), link.name.clone())) {
+                plan.remove_links.push((router.clone(), link.name.clone()));
             }
         }
     }
@@ -232,6 +256,18 @@ pub fn reconcile_plan(
             || (cfg.is_instance_netns(ns) && !want_instances.contains(ns));
         if stale {
             plan.remove_netns.push(ns.clone());
+        }
+    }
+    let no_links = Vec::new();
+    let no_routes = Vec::new();
+    for (i, eni) in desired.iter().enumerate() {
+        let router = cfg.router_netns(&eni.vpc_id);
+        let instance = cfg.instance_netns(&eni.instance_id);
+        let links = observed.router_links.get(&router).unwrap_or(&no_links);
+        let routes = observed.router_routes.get(&router).unwrap_or(&no_routes);
+        let instance_there = observed.netns.contains(&instance);
+        if !instance_there || !eni_in_place(cfg, eni, links, routes) {
+            plan.plug.push(i);
         }
     }
     plan
@@ -336,10 +372,14 @@ mod tests {
             router_links: BTreeMap::from([
                 (
                     "tq-vpc-01".to_string(),
-                    vec!["lo".into(), "tqe0a1".into(), "tqe0ff".into()],
+                    vec![link("lo"), link("tqe0a1"), link("tqe0ff")],
                 ),
-                ("tq-vpc-02".to_string(), vec!["tqe0b2".into()]),
+                ("tq-vpc-02".to_string(), vec![link("tqe0b2")]),
             ]),
+            router_routes: BTreeMap::from([(
+                "tq-vpc-01".to_string(),
+                vec![route("10.0.1.5/32", "tqe0a1")],
+            )]),
         };
         let plan = reconcile_plan(&c, &desired, &["i-03".to_string()], &observed);
         assert_eq!(
@@ -350,13 +390,56 @@ mod tests {
             plan.remove_netns,
             vec!["tq-vpc-02".to_string(), "tq-i-02".to_string()]
         );
+        assert!(plan.plug.is_empty(), "eni-0a1 is in place");
+    }
+
+    fn link(name: &str) -> LinkInfo {
+        LinkInfo {
+            name: name.into(),
+            mac: String::new(),
+            up: true,
+            lower_up: true,
+        }
+    }
+
+    fn route(dst: &str, dev: &str) -> RouteInfo {
+        RouteInfo {
+            dst: dst.into(),
+            dev: dev.into(),
+        }
+    }
+
+    #[test]
+    fn an_eni_is_in_place_only_with_carrier_and_its_route() {
+        let c = cfg();
+        let e = eni("eni-0a1", "vpc-01", "i-01", [10, 0, 1, 5]);
+        let r = [route("10.0.1.5/32", "tqe0a1")];
+        assert!(eni_in_place(&c, &e, &[link("tqe0a1")], &r));
+        let mut no_carrier = link("tqe0a1");
+        no_carrier.lower_up = false;
+        assert!(!eni_in_place(&c, &e, &[no_carrier], &r));
+        assert!(!eni_in_place(&c, &e, &[link("tqe0a1")], &[]));
+        assert!(!eni_in_place(
+            &c,
+            &e,
+            &[link("tqe0a1")],
+            &[route("10.0.1.5/32", "tqe0ff")]
+        ));
+        assert!(!eni_in_place(&c, &e, &[], &r));
+        // in place, but its instance namespace is gone → plug again
+        let observed = Observed {
+            netns: vec!["tq-vpc-01".into()],
+            router_links: BTreeMap::from([("tq-vpc-01".to_string(), vec![link("tqe0a1")])]),
+            router_routes: BTreeMap::from([("tq-vpc-01".to_string(), r.to_vec())]),
+        };
+        assert_eq!(reconcile_plan(&c, &[e], &[], &observed).plug, vec![0]);
     }
 
     #[test]
     fn reconcile_of_nothing_removes_all_of_ours() {
         let observed = Observed {
             netns: vec!["tq-vpc-01".into(), "tq-i-01".into(), "nb-i-01".into()],
-            router_links: BTreeMap::new(),
+            ..Observed::default()
         };
         let plan = reconcile_plan(&cfg(), &[], &[], &observed);
         assert_eq!(

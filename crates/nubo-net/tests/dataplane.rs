@@ -469,8 +469,12 @@ fn reconcile_rebuilds_from_nothing_and_repairs() {
         .unwrap();
     assert!(st.success());
     assert_eq!(connect_from(&ns(&a), b.address, 7001), None);
-    dp.reconcile(&[a.clone(), b.clone()], &running).unwrap();
+    let report = dp.reconcile(&[a.clone(), b.clone()], &running).unwrap();
+    assert_eq!((report.plugged, report.in_place), (1, 1));
     assert_eq!(connect_from(&ns(&a), b.address, 7001).as_deref(), Some("b"));
+    // A converged host: nothing to plug.
+    let report = dp.reconcile(&[a.clone(), b.clone()], &running).unwrap();
+    assert_eq!((report.plugged, report.in_place), (0, 2));
     dp.reconcile(&[], &[]).unwrap();
     assert_eq!(guard.ours(), Vec::<String>::new());
 }
