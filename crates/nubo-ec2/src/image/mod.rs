@@ -14,6 +14,7 @@
 //! key names are.
 
 pub mod access;
+pub mod attributes;
 pub mod base;
 pub mod block_device;
 pub mod library;
