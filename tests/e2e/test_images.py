@@ -251,3 +251,25 @@ def test_share_copy_public_reset(nubo, needs_own_server, register, cleanup):
     assert (library / image_id / "rootfs" / "bin" / "busybox").is_file()
     b.deregister_image(ImageId=copy_id)
     assert not (library / image_id).exists()
+
+
+def test_image_tags_and_iam(nubo, needs_own_server, register):
+    owner = nubo.new_account()
+    a = nubo.client("ec2", owner.creds)
+    image_id = register(a, unique("tagged"))
+    a.create_tags(Resources=[image_id], Tags=[{"Key": "stage", "Value": "prod"}])
+    assert tags_of(_one(a, image_id)) == {"stage": "prod"}
+    described = a.describe_tags(Filters=[{"Name": "resource-type", "Values": ["image"]}])["Tags"]
+    assert [(t["ResourceId"], t["Key"], t["ResourceType"]) for t in described] == [
+        (image_id, "stage", "image")]
+    a.delete_tags(Resources=[image_id], Tags=[{"Key": "stage"}])
+    assert tags_of(_one(a, image_id)) == {}
+
+    # A user allowed only to describe images cannot register or deregister.
+    user = nubo.make_user({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ec2:DescribeImages", "Resource": "*"}]}, owner=owner.creds)
+    u = nubo.client("ec2", user.creds)
+    assert [i["ImageId"] for i in u.describe_images(Owners=["self"])["Images"]] == [image_id]
+    expect_error("UnauthorizedOperation", u.deregister_image, ImageId=image_id)
+    expect_error("UnauthorizedOperation", u.register_image, Name=unique("nope"),
+                 ImageLocation="/srv/none.tar")
