@@ -413,8 +413,10 @@ impl Agent {
         blocking(move || hv.start(&spec).map(drop).map_err(|e| internal("start", e))).await
     }
 
-    /// Stops (or destroys) the instance and removes its network.
+    /// Stops (or destroys) the instance and removes its network; the next
+    /// idle pass sweeps, so a VPC router left without instances goes at once.
     async fn halt(&self, hi: &HostInstance, grace: Duration, destroy: bool) -> Result<(), Error> {
+        *self.last_sweep.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let hv = self.hv.clone();
         let net = self.net.clone();
         let id = hi.instance.id.to_string();

@@ -270,7 +270,16 @@ impl Ec2Service {
         observation: &Observation,
     ) -> Result<Option<Instance>, Error> {
         let scope = RequestScope::new(account.clone(), region);
-        with_retry(|| self.report_once(&scope, id, observation)).await
+        let now = with_retry(|| self.report_once(&scope, id, observation)).await?;
+        if let Some(i) = &now {
+            if i.state == InstanceState::Terminated {
+                if let Some(key) = &i.image_content_key {
+                    // Its image may have been deregistered while it ran.
+                    self.remove_content(key).await;
+                }
+            }
+        }
+        Ok(now)
     }
 
     async fn report_once(

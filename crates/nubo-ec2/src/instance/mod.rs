@@ -116,6 +116,10 @@ pub struct Instance {
     /// (an instance keeps running if its image is deregistered, as on AWS).
     #[serde(default)]
     pub image_rootfs: String,
+    /// The image library key of that filesystem, when the library holds it
+    /// (its content is removed only once no image and no live instance uses it).
+    #[serde(default)]
+    pub image_content_key: Option<String>,
     pub instance_type: String,
     pub key_name: Option<String>,
     /// The key pair's OpenSSH public key, copied at launch (the metadata

@@ -222,6 +222,10 @@ impl Ec2Service {
             .rootfs_dir(&*self.image_library())
             .to_string_lossy()
             .into_owned();
+        let content_key = match &image.content {
+            crate::image::ImageContent::Library { key } => Some(key.clone()),
+            crate::image::ImageContent::HostPath { .. } => None,
+        };
         let public_key = match &input.key_name {
             Some(name) => Some(self.key_pair_public_key(scope, name).await?),
             None => None,
@@ -248,6 +252,7 @@ impl Ec2Service {
                 &checked,
                 &image.id,
                 &rootfs,
+                &content_key,
                 public_key.as_deref(),
                 &instance_tags,
                 &interface_tags,
@@ -266,6 +271,7 @@ impl Ec2Service {
         checked: &Checked,
         image_id: &ResourceId,
         image_rootfs: &str,
+        image_content_key: &Option<String>,
         public_key: Option<&str>,
         instance_tags: &nubo_core::TagSet,
         interface_tags: &nubo_core::TagSet,
@@ -423,6 +429,7 @@ impl Ec2Service {
                 reservation_id: reservation_id.clone(),
                 image_id: image_id.clone(),
                 image_rootfs: image_rootfs.to_string(),
+                image_content_key: image_content_key.clone(),
                 instance_type: checked.instance_type.name.to_string(),
                 key_name: input.key_name.clone(),
                 public_key: public_key.map(str::to_string),
@@ -708,6 +715,7 @@ pub(crate) mod tests_support {
             reservation_id: "r-0123456789abcdef0".into(),
             image_id: ResourceId::from_stored("ami-0123456789abcdef0"),
             image_rootfs: "/var/lib/nubo/base-images/debian-12/rootfs".into(),
+            image_content_key: None,
             instance_type: "t3.micro".into(),
             key_name: None,
             public_key: None,
