@@ -365,30 +365,20 @@ impl Ec2Service {
     /// content's removal, left); run at start, before serving. Returns the
     /// keys removed.
     pub async fn sweep_image_library(&self) -> Result<Vec<String>, Error> {
-        let rows = self
-            .store
-            .list_kind_everywhere(ResourceKind::Image.prefix())
+        let library = self.images.clone();
+        let stored = tokio::task::spawn_blocking(move || library.stored_keys())
             .await
-            .map_err(store_err)?;
-        let mut used = BTreeSet::new();
-        for row in &rows {
-            if let ImageContent::Library { key } = decode::<Image>(row)?.value.content {
-                used.insert(key);
+            .map_err(Error::internal)??;
+        let mut removed = Vec::new();
+        for key in stored {
+            // The same check a deregistration makes: no image (and nothing
+            // launched from one) may still use it.
+            self.remove_content(&key).await;
+            if !self.images.contains(&key) {
+                removed.push(key);
             }
         }
-        let library = self.images.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut removed = Vec::new();
-            for key in library.stored_keys()? {
-                if !used.contains(&key) {
-                    library.remove(&key)?;
-                    removed.push(key);
-                }
-            }
-            Ok(removed)
-        })
-        .await
-        .map_err(Error::internal)?
+        Ok(removed)
     }
 
     /// Removes library content `key` unless an image still uses it.
