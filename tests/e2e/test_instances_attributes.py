@@ -7,7 +7,7 @@ really comes back with the new type's limits and the new user data."""
 from conftest import expect_error, unique
 from instance_support import (  # noqa: F401  (fixtures)
     b64, base_image, describe, launch, make_network, network, raw_call, run, running,
-    user_data_script, wait_exec_ready, wait_state, wait_until)
+    user_data_script, wait_exec_ready, wait_file, wait_state, wait_until)
 
 
 def attr(ec2, iid, name):
@@ -34,8 +34,9 @@ def test_describe_each_attribute(nubo, ec2, network, launch):
 
 
 def test_type_and_user_data_change_only_while_stopped(nubo, ec2, running):
-    desc = running(InstanceType="t3.nano")
+    desc = running(InstanceType="t3.nano", UserData=user_data_script("echo 1 > /root/ud1"))
     iid = desc["InstanceId"]
+    wait_file(nubo, iid, "/root/ud1")   # the first boot has run its user-data
     expect_error("IncorrectInstanceState", ec2.modify_instance_attribute, InstanceId=iid,
                  InstanceType={"Value": "t3.small"})
     expect_error("IncorrectInstanceState", ec2.modify_instance_attribute, InstanceId=iid,
