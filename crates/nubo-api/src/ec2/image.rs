@@ -386,3 +386,94 @@ pub async fn reset_image_attribute(api: &Api, call: &mut Call) -> Result<String,
     w.leaf("return", true);
     Ok(call.finish(w))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params::from_pairs(pairs.iter().copied())
+    }
+
+    fn account(id: &str) -> PermissionItem {
+        PermissionItem::Account(AccountId::parse(id).unwrap())
+    }
+
+    #[test]
+    fn both_forms_of_a_launch_permission_change() {
+        let structured = params(&[
+            ("LaunchPermission.Add.1.UserId", "111111111111"),
+            ("LaunchPermission.Add.2.Group", "all"),
+            ("LaunchPermission.Remove.1.UserId", "222222222222"),
+        ]);
+        assert_eq!(
+            attribute_change(&structured).unwrap(),
+            ImageAttributeChange::LaunchPermission {
+                add: vec![account("111111111111"), PermissionItem::All],
+                remove: vec![account("222222222222")],
+            }
+        );
+        let flat = params(&[
+            ("Attribute", "launchPermission"),
+            ("OperationType", "remove"),
+            ("UserId.1", "111111111111"),
+            ("UserGroup.1", "all"),
+        ]);
+        assert_eq!(
+            attribute_change(&flat).unwrap(),
+            ImageAttributeChange::LaunchPermission {
+                add: vec![],
+                remove: vec![account("111111111111"), PermissionItem::All],
+            }
+        );
+        let description = params(&[("Description.Value", "hello")]);
+        assert_eq!(
+            attribute_change(&description).unwrap(),
+            ImageAttributeChange::Description("hello".into())
+        );
+        let flat_description = params(&[("Attribute", "description"), ("Value", "hi")]);
+        assert_eq!(
+            attribute_change(&flat_description).unwrap(),
+            ImageAttributeChange::Description("hi".into())
+        );
+    }
+
+    #[test]
+    fn bad_launch_permission_changes() {
+        let code = |pairs: &[(&str, &str)]| match attribute_change(&params(pairs)) {
+            Err(Error::Client { code, .. }) => code.to_string(),
+            Err(Error::InvalidParameterValue(_)) => "InvalidParameterValue".into(),
+            Err(Error::MissingParameter(_)) => "MissingParameter".into(),
+            Err(Error::InvalidParameterCombination(_)) => "InvalidParameterCombination".into(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            code(&[("LaunchPermission.Add.1.UserId", "12345")]),
+            "InvalidAMIAttributeItemValue"
+        );
+        assert_eq!(
+            code(&[("LaunchPermission.Add.1.Group", "everyone")]),
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            code(&[
+                ("LaunchPermission.Add.1.Group", "all"),
+                ("LaunchPermission.Add.1.UserId", "111111111111")
+            ]),
+            "InvalidParameterCombination"
+        );
+        assert_eq!(
+            code(&[
+                ("Attribute", "launchPermission"),
+                ("UserId.1", "111111111111")
+            ]),
+            "MissingParameter"
+        );
+        assert_eq!(
+            code(&[("Attribute", "kernel"), ("Value", "aki-1")]),
+            "InvalidParameterValue"
+        );
+        assert_eq!(code(&[]), "MissingParameter");
+        assert_eq!(code(&[("ProductCode.1", "abc")]), "InvalidParameterValue");
+    }
+}
