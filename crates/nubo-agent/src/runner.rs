@@ -78,6 +78,15 @@ fn internal(what: &str, e: impl std::fmt::Display) -> Error {
     Error::internal(format!("{what}: {e}"))
 }
 
+/// The whole story of an error, for logs and state reasons (an internal
+/// error's `Display` is deliberately vague for API clients).
+fn detail(e: &Error) -> String {
+    match e {
+        Error::Internal(d) => d.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Runs blocking host work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Error> + Send + 'static,
@@ -153,7 +162,7 @@ impl Agent {
     async fn run(self: Arc<Self>) {
         loop {
             if let Err(e) = self.pass().await {
-                tracing::warn!(error = %e, "agent pass failed");
+                tracing::warn!(error = %detail(&e), "agent pass failed");
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -212,20 +221,19 @@ impl Agent {
             let dest = agent.ec2.image_library().rootfs_dir(job.image_id.as_str());
             let instance = job.instance_id.to_string();
             let outcome = blocking(move || {
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| internal("image dir", e))?;
-                }
+                // A half copy of an interrupted job is redone from scratch.
                 let _ = std::fs::remove_dir_all(&dest);
+                std::fs::create_dir_all(&dest).map_err(|e| internal("image dir", e))?;
                 hv.snapshot_rootfs(&instance, &dest)
                     .map_err(|e| internal("snapshot", e))
             })
             .await
-            .map_err(|e| e.to_string());
+            .map_err(|e| detail(&e));
             if let Err(e) = &outcome {
                 tracing::warn!(image = %job.image_id, error = %e, "CreateImage failed");
             }
             if let Err(e) = agent.ec2.finish_image_job(&job, outcome).await {
-                tracing::warn!(image = %job.image_id, error = %e, "reporting an image failed");
+                tracing::warn!(image = %job.image_id, error = %detail(&e), "reporting an image failed");
             }
             agent.release(&key);
         });
@@ -264,7 +272,7 @@ impl Agent {
             })
             .await;
             if let Err(e) = done {
-                tracing::warn!(instance = %id, error = %e, "orphan removal failed");
+                tracing::warn!(instance = %id, error = %detail(&e), "orphan removal failed");
             }
             agent.release(&id);
         });
@@ -281,9 +289,9 @@ impl Agent {
             let worked = match agent.converge(&hi, traced).await {
                 Ok(worked) => worked,
                 Err(e) => {
-                    tracing::warn!(instance = %id, error = %e, "converging failed");
+                    tracing::warn!(instance = %id, error = %detail(&e), "converging failed");
                     if hi.instance.state == nubo_ec2::instance::InstanceState::Pending {
-                        let failed = Observation::StartFailed(e.to_string());
+                        let failed = Observation::StartFailed(detail(&e));
                         let _ = agent
                             .ec2
                             .report(&hi.account, &hi.region, &hi.instance.id, &failed)
@@ -455,7 +463,7 @@ impl Agent {
             *last = Some(Instant::now());
         }
         if let Err(e) = self.sweep().await {
-            tracing::warn!(error = %e, "sweep failed");
+            tracing::warn!(error = %detail(&e), "sweep failed");
         }
     }
 

@@ -263,6 +263,17 @@ impl Ec2Service {
             if eni.value.attachment.as_ref().map(|a| a.id.as_str()) != Some(attachment_id) {
                 continue;
             }
+            if eni
+                .value
+                .attachment
+                .as_ref()
+                .is_some_and(|a| a.device_index == 0)
+            {
+                return Err(Error::client(
+                    "OperationNotPermitted",
+                    "The network interface at device index 0 cannot be detached.",
+                ));
+            }
             eni.value.attachment = None;
             eni.value.status = InterfaceStatus::Available;
             update_in_tx(&mut tx, scope, &eni).await?;
