@@ -492,6 +492,19 @@ impl Ec2Service {
                 }
             }
         }
+        // Read the source again in this transaction (it was found outside
+        // it, to learn its owner): deleted or unshared since means NotFound.
+        let source = match tx
+            .get_resource(source.value.owner_id.as_str(), source.value.id.as_str())
+            .await
+            .map_err(store_err)?
+        {
+            Some(row) if row.region == input.source_region => decode::<Image>(&row)?,
+            _ => return Err(image_not_found(input.source_image_id.as_str())),
+        };
+        if !access::can_launch(holder(&source.value), &scope.account) {
+            return Err(image_not_found(input.source_image_id.as_str()));
+        }
         let source_value = &source.value;
         if source_value.state != ImageState::Available {
             return Err(Error::client(

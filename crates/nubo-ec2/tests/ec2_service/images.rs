@@ -583,3 +583,51 @@ pub async fn orphaned_content_is_swept(db: &TestDb) {
     assert_eq!(library.keys(), vec![kept.id.to_string()]);
     assert!(svc.sweep_image_library().await.unwrap().is_empty());
 }
+
+pub async fn copy_racing_deregistration_never_loses_content(db: &TestDb) {
+    let (svc, library) = images_service(db);
+    let a = tenant(&db.store, A).await;
+    let b = tenant(&db.store, B).await;
+    for round in 0..6 {
+        let source = register(&svc, &a, &format!("source-{round}")).await;
+        svc.modify_image_attribute(&a, &source.id, &share(B))
+            .await
+            .unwrap();
+        let copy = {
+            let (svc, b) = (svc.clone(), b.clone());
+            let input = CopyImage {
+                source_region: REGION.into(),
+                source_image_id: source.id.clone(),
+                name: format!("copy-{round}"),
+                description: None,
+                client_token: None,
+                copy_image_tags: false,
+                encrypted: false,
+                tag_specifications: vec![],
+            };
+            tokio::spawn(async move { svc.copy_image(&b, input).await })
+        };
+        let deregister = {
+            let (svc, a, id) = (svc.clone(), a.clone(), source.id.clone());
+            tokio::spawn(async move { svc.deregister_image(&a, &id).await })
+        };
+        deregister.await.unwrap().unwrap();
+        let key = source.id.to_string();
+        match copy.await.unwrap() {
+            // The copy won: its content must still be there.
+            Ok(copy) => {
+                assert!(
+                    library.contains(&key),
+                    "round {round}: copy lost its content"
+                );
+                svc.deregister_image(&b, &copy.id).await.unwrap();
+            }
+            Err(Error::NotFound {
+                code: "InvalidAMIID.NotFound",
+                ..
+            }) => {}
+            Err(e) => panic!("round {round}: {e:?}"),
+        }
+        assert!(!library.contains(&key), "round {round}: content leaked");
+    }
+}

@@ -43,6 +43,7 @@ harness::suite!(
     images::image_dry_runs_change_nothing,
     images::racing_registrations_admit_one_name,
     images::orphaned_content_is_swept,
+    images::copy_racing_deregistration_never_loses_content,
     default_vpc::default_vpc_is_built_like_aws,
     default_vpc::deleted_default_vpc_stays_deleted_until_created_again,
     default_vpc::racing_first_calls_provision_once,

@@ -159,6 +159,8 @@ pub async fn invalid_identities_are_refused(db: &TestDb) {
         fixed(None, Some("AKIA-WITH-DASHES-0001"), None),
         fixed(None, None, Some("too-short")),
         fixed(None, None, Some("a secret with spaces in it")),
+        // Reserved for the installation's own (base) images.
+        fixed(Some(nubo_core::SYSTEM_ACCOUNT_ID), None, None),
     ] {
         assert_err!(
             iam.create_account("fine", &bad).await,
