@@ -11,6 +11,9 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v ssh >/dev/null 2>&1 || need_apt+=(openssh-client)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" ||
   need_apt+=(busybox-static)
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -35,6 +38,11 @@ fi
 
 echo "==> building nubo (release)"
 cargo build --release -p nubo
+
+# `nubo exec`, `nubo account`, … from any shell.
+if [ "$(id -u)" -eq 0 ]; then
+  ln -sf "$PWD/target/release/nubo" /usr/local/bin/nubo
+fi
 
 export NUBO_DATA_DIR="${NUBO_DATA_DIR:-/var/lib/nubo}"
 export NUBO_LISTEN="${NUBO_LISTEN:-127.0.0.1:8773}"
