@@ -396,6 +396,16 @@ impl Ec2Service {
             // Unsure: keep the content rather than remove something in use.
             Err(_) => true,
         };
+        // An instance launched from it keeps it as its lower layer until it
+        // is terminated (which calls here again).
+        let in_use = in_use
+            || match self.all_instances().await {
+                Ok(instances) => instances.iter().any(|(_, i)| {
+                    i.state != crate::instance::InstanceState::Terminated
+                        && i.image_content_key.as_deref() == Some(key)
+                }),
+                Err(_) => true,
+            };
         if in_use {
             return;
         }
