@@ -221,14 +221,16 @@ cat >"$work/image.json" <<EOF
 {"name": "$IMAGE-nubo-$stamp", "description": "Debian 12 (bookworm) minimal with busybox init, OpenSSH, sudo and the Nubo first-boot agent", "architecture": "x86_64", "version": $VERSION}
 EOF
 
-# Swap the finished image in: an earlier version goes away only now.
+# Swap the finished image in. An earlier version is kept aside, not deleted:
+# running instances may still have it as their read-only lower layer.
 rm -f "$work/debootstrap.log"
 if [ -e "$target" ]; then
-    mv "$target" "$work/old"
+    retired="$DEST_DIR/.retired-$IMAGE-$(date +%s)"
+    mv "$target" "$retired"
+    log "kept the previous version at $retired (remove it once no instance launched before now runs)"
 fi
 mv "$work" "$target"
 trap - EXIT
-rm -rf "$target/old"
 
 size=$(du -sh "$target/rootfs" | cut -f1)
 log "built $target ($size) in $(($(date +%s) - start)) s"
