@@ -48,6 +48,10 @@ pub fn scan(dir: &Path) -> Vec<BaseImage> {
     };
     let mut found = Vec::new();
     for entry in entries.flatten() {
+        // Hidden entries are builds in progress and retired versions.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let path = entry.path();
         let manifest = path.join("image.json");
         let rootfs = path.join("rootfs");
@@ -167,6 +171,11 @@ mod tests {
             ("bad-json", Some("{"), true),
             ("bad-name", Some(r#"{"name": "x"}"#), true),
             ("no-manifest", None, true),
+            (
+                ".retired-debian-12-1",
+                Some(r#"{"name": "debian-12-nubo-20261101", "architecture": "x86_64"}"#),
+                true,
+            ),
         ] {
             let d = dir.join(name);
             std::fs::create_dir_all(&d).unwrap();
