@@ -511,12 +511,14 @@ class Nubo:
 
     def assert_no_kernel_leftovers(self, instance_ids: Iterable[str] = (),
                                    baseline: dict[str, set[str]] | None = None,
-                                   timeout: float = 60.0) -> None:
+                                   timeout: float = 60.0, everything: bool = False) -> None:
         """Wait (bounded) until nothing of these instances is left: no netns, cgroup, mount,
         state dir or process naming them. With `baseline` (a `kernel_objects()` snapshot taken
         before they existed) also nothing prefixed that the baseline did not have (links, the
-        VPC router's veths, nft tables). Without instance ids and baseline: nothing at all."""
+        VPC router's veths, nft tables). With `everything`: nothing of the prefix at all."""
         ids = list(instance_ids)
+        if not ids and baseline is None and not everything:
+            return
         left: dict[str, set[str]] = {}
         deadline = time.monotonic() + timeout
         while True:
@@ -526,7 +528,7 @@ class Nubo:
                 extra = {n for n in names if any(i in n for i in ids)}
                 if baseline is not None:
                     extra |= names - baseline.get(kind, set())
-                elif not ids:
+                elif everything:
                     extra |= names
                 if extra:
                     left[kind] = extra
