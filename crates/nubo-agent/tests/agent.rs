@@ -83,8 +83,8 @@ async fn world(tag: &str) -> World {
                 "us-east-1b".into(),
                 "us-east-1c".into(),
             ],
-            vcpus: 2,
-            memory_mib: 4096,
+            vcpus: 64,
+            memory_mib: 65536,
             stop_grace: Duration::from_millis(10),
             tick: Duration::from_millis(50),
             parallel: 4,
@@ -285,4 +285,31 @@ async fn a_crashed_instance_is_relaunched_and_a_failed_launch_terminates() {
         v.instance.state_reason.as_ref().unwrap().code,
         "Server.InternalError"
     );
+}
+
+#[tokio::test]
+async fn a_batch_of_twenty_runs_and_terminates() {
+    let w = world("batch").await;
+    let r = w
+        .ec2
+        .run_instances(&w.scope, &run(&w, 20))
+        .await
+        .expect("run");
+    let ids: Vec<ResourceId> = r.instances.iter().map(|v| v.instance.id.clone()).collect();
+    assert_eq!(ids.len(), 20);
+    for id in &ids {
+        wait_for(&w, id, InstanceState::Running).await;
+    }
+    let addresses: std::collections::BTreeSet<_> = ids
+        .iter()
+        .map(|id| w.hv.spec(id.as_str()).expect("started").hostname)
+        .collect();
+    assert_eq!(addresses.len(), 20, "every instance has its own address");
+    w.ec2
+        .change_instances(&w.scope, &ids, Action::Terminate)
+        .await
+        .expect("terminate");
+    for id in &ids {
+        wait_for(&w, id, InstanceState::Terminated).await;
+    }
 }

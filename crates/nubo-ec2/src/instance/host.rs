@@ -68,6 +68,40 @@ pub struct HostInstance {
     pub image_rootfs: std::path::PathBuf,
 }
 
+/// Rows read for one `host_instances` call: preloaded whole kinds when the
+/// host runs many instances, else looked up one by one.
+#[derive(Default)]
+struct RowCache {
+    loaded: bool,
+    rows: std::collections::HashMap<(String, String), ResourceRow>,
+}
+
+impl RowCache {
+    const BULK_ABOVE: usize = 16;
+
+    fn load(&mut self, rows: Vec<ResourceRow>) {
+        self.loaded = true;
+        for r in rows {
+            self.rows.insert((r.account_id.clone(), r.id.clone()), r);
+        }
+    }
+
+    async fn get(
+        &self,
+        ec2: &Ec2Service,
+        account: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRow>, Error> {
+        if self.loaded {
+            return Ok(self
+                .rows
+                .get(&(account.to_string(), id.to_string()))
+                .cloned());
+        }
+        ec2.store.get_resource(account, id).await.map_err(store_err)
+    }
+}
+
 /// What the agent did to an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
@@ -204,37 +238,58 @@ impl Ec2Service {
     /// Every instance placed on `host_id`, terminated ones included until
     /// they disappear, with the network facts the agent plugs in.
     pub async fn host_instances(&self, host_id: &str) -> Result<Vec<HostInstance>, Error> {
-        let mut out = Vec::new();
-        for (row, instance) in self.all_instances().await? {
-            if instance.host_id != host_id {
-                continue;
+        let mine: Vec<(ResourceRow, Instance)> = self
+            .all_instances()
+            .await?
+            .into_iter()
+            .filter(|(_, i)| i.host_id == host_id)
+            .collect();
+        let live = mine
+            .iter()
+            .filter(|(_, i)| i.state != InstanceState::Terminated)
+            .count();
+        let mut rows = RowCache::default();
+        if live > RowCache::BULK_ABOVE {
+            // Many instances: three reads of whole kinds beat 3 × n lookups.
+            for kind in [
+                ResourceKind::NetworkInterface,
+                ResourceKind::Subnet,
+                ResourceKind::Vpc,
+            ] {
+                rows.load(
+                    self.store
+                        .list_kind_everywhere(kind.prefix())
+                        .await
+                        .map_err(store_err)?,
+                );
             }
+        }
+        let mut out = Vec::with_capacity(mine.len());
+        for (row, instance) in mine {
             let account = AccountId::parse(&row.account_id)?;
             let mut interfaces = Vec::new();
             if instance.state != InstanceState::Terminated {
-                let eni = self
-                    .store
-                    .get_resource(&row.account_id, instance.primary_interface_id.as_str())
-                    .await
-                    .map_err(store_err)?;
-                if let Some(eni) = eni {
+                if let Some(eni) = rows
+                    .get(
+                        self,
+                        &row.account_id,
+                        instance.primary_interface_id.as_str(),
+                    )
+                    .await?
+                {
                     interfaces.push(decode::<NetworkInterface>(&eni)?.value);
                 }
             }
-            let subnet_cidr = match self
-                .store
-                .get_resource(&row.account_id, instance.subnet_id.as_str())
-                .await
-                .map_err(store_err)?
+            let subnet_cidr = match rows
+                .get(self, &row.account_id, instance.subnet_id.as_str())
+                .await?
             {
                 Some(r) => decode::<Subnet>(&r)?.value.cidr_block.to_string(),
                 None => String::new(),
             };
-            let vpc_cidrs = match self
-                .store
-                .get_resource(&row.account_id, instance.vpc_id.as_str())
-                .await
-                .map_err(store_err)?
+            let vpc_cidrs = match rows
+                .get(self, &row.account_id, instance.vpc_id.as_str())
+                .await?
             {
                 Some(r) => decode::<Vpc>(&r)?
                     .value
