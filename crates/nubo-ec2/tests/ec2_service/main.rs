@@ -14,6 +14,7 @@ mod elastic_ip;
 mod flow_log;
 mod harness;
 mod images;
+mod instances;
 mod internet_gateway;
 mod key_pair;
 mod nat_gateway;
@@ -36,6 +37,19 @@ use nubo_ec2::{Ec2Service, Limits, RegionConfig, RequestScope};
 use nubo_store::{AccountRow, Store};
 
 harness::suite!(
+    instances::run_is_all_or_nothing_at_min_count,
+    instances::public_pool_exhaustion_leaves_nothing_behind,
+    instances::client_token_returns_the_same_reservation,
+    instances::launch_input_errors_change_nothing,
+    instances::default_vpc_launch_needs_no_subnet,
+    instances::public_addresses_follow_the_lifecycle,
+    instances::the_state_machine_through_reports,
+    instances::termination_releases_interfaces_and_addresses,
+    instances::instance_filters_and_pages,
+    instances::instance_attribute_rules,
+    instances::other_accounts_get_not_found_for_every_action,
+    instances::racing_launches_never_share_an_address,
+    instances::stale_reports_change_nothing,
     images::images_register_describe_deregister,
     images::images_shared_public_copied_and_reset,
     images::base_images_are_public_amazon_images,
