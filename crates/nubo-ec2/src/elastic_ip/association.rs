@@ -224,6 +224,8 @@ impl Ec2Service {
                     get_in_tx(&mut tx, scope, &current.network_interface_id).await?;
                 unlink(&mut address.value, &mut previous.value);
                 update_in_tx(&mut tx, scope, &previous).await?;
+                self.elastic_ip_changed_in_tx(&mut tx, scope, &previous.value)
+                    .await?;
             }
         }
         if let Some(held) = holder {
@@ -234,19 +236,19 @@ impl Ec2Service {
         let association_id = link(&mut address.value, &mut eni.value, private_ip);
         update_in_tx(&mut tx, scope, &address).await?;
         update_in_tx(&mut tx, scope, &eni).await?;
+        let instance = self
+            .elastic_ip_changed_in_tx(&mut tx, scope, &eni.value)
+            .await?;
         // Writing the VPC back makes a racing DetachInternetGateway conflict.
         let vpc: Versioned<Vpc> = get_in_tx(&mut tx, scope, &vpc_id).await?;
         update_in_tx(&mut tx, scope, &vpc).await?;
-        resource::commit(
-            tx,
-            scope,
-            &[
-                address.value.id.as_str(),
-                eni_id.as_str(),
-                association_id.as_str(),
-            ],
-        )
-        .await?;
+        let mut touched = vec![
+            address.value.id.as_str(),
+            eni_id.as_str(),
+            association_id.as_str(),
+        ];
+        touched.extend(instance.as_ref().map(|i| i.as_str()));
+        resource::commit(tx, scope, &touched).await?;
         Ok(association_id)
     }
 
@@ -285,16 +287,16 @@ impl Ec2Service {
         unlink(&mut address.value, &mut eni.value);
         update_in_tx(&mut tx, scope, &address).await?;
         update_in_tx(&mut tx, scope, &eni).await?;
-        resource::commit(
-            tx,
-            scope,
-            &[
-                address.value.id.as_str(),
-                eni_id.as_str(),
-                association_id.as_str(),
-            ],
-        )
-        .await
+        let instance = self
+            .elastic_ip_changed_in_tx(&mut tx, scope, &eni.value)
+            .await?;
+        let mut touched = vec![
+            address.value.id.as_str(),
+            eni_id.as_str(),
+            association_id.as_str(),
+        ];
+        touched.extend(instance.as_ref().map(|i| i.as_str()));
+        resource::commit(tx, scope, &touched).await
     }
 }
 

@@ -77,6 +77,30 @@ pub fn plan(instance: &Instance, action: Action) -> Result<Option<InstanceState>
     }
 }
 
+/// What happens to an instance's launch-time public address when an
+/// Elastic IP is mapped to (`elastic_on_primary`) or taken off its primary
+/// address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchAddress {
+    Keep,
+    Release,
+    Claim,
+}
+
+/// The pure rule behind [`Ec2Service::elastic_ip_changed_in_tx`].
+pub fn launch_address_after(instance: &Instance, elastic_on_primary: bool) -> LaunchAddress {
+    use InstanceState::*;
+    match (elastic_on_primary, instance.public_ip) {
+        (true, Some(_)) => LaunchAddress::Release,
+        (false, None)
+            if instance.assign_public_ip && matches!(instance.state, Pending | Running) =>
+        {
+            LaunchAddress::Claim
+        }
+        _ => LaunchAddress::Keep,
+    }
+}
+
 impl Ec2Service {
     /// Applies `action` to every instance of `ids`.
     pub async fn change_instances(
@@ -165,6 +189,50 @@ impl Ec2Service {
         Ok(changes)
     }
 
+    /// An Elastic IP was mapped to or taken off the primary address of
+    /// interface `eni` (as it now is): when that is an instance's primary
+    /// interface, its launch-time public address gives way to the Elastic
+    /// IP, and a new one is assigned when the Elastic IP leaves a running
+    /// instance (AWS). Returns the instance when it was written.
+    pub(crate) async fn elastic_ip_changed_in_tx(
+        &self,
+        tx: &mut nubo_store::Tx,
+        scope: &RequestScope,
+        eni: &crate::network_interface::NetworkInterface,
+    ) -> Result<Option<ResourceId>, Error> {
+        let Some(attachment) = eni.attachment.as_ref().filter(|a| a.device_index == 0) else {
+            return Ok(None);
+        };
+        let Some(row) = tx
+            .get_resource(scope.account.as_str(), attachment.instance_id.as_str())
+            .await
+            .map_err(store_err)?
+        else {
+            return Ok(None);
+        };
+        let mut instance: Versioned<Instance> = resource::decode(&row)?;
+        match launch_address_after(&instance.value, eni.association().is_some()) {
+            LaunchAddress::Keep => return Ok(None),
+            LaunchAddress::Release => {
+                self.release_launch_public_ip(tx, scope, &mut instance.value)
+                    .await?
+            }
+            LaunchAddress::Claim => {
+                match self
+                    .claim_any_public_ip(tx, scope, &instance.value.id)
+                    .await
+                {
+                    Ok(ip) => instance.value.public_ip = Some(ip),
+                    // An exhausted pool: the next start assigns one.
+                    Err(Error::LimitExceeded { .. }) => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        update_in_tx(tx, scope, &instance).await?;
+        Ok(Some(instance.value.id))
+    }
+
     async fn primary_has_elastic_ip(
         &self,
         tx: &mut nubo_store::Tx,
@@ -229,6 +297,25 @@ mod tests {
                 "{state:?} {action:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_elastic_ip_replaces_the_launch_time_address() {
+        use InstanceState::*;
+        let mut i = instance_in(Running);
+        i.assign_public_ip = true;
+        i.public_ip = Some("198.51.100.9".parse().unwrap());
+        assert_eq!(launch_address_after(&i, true), LaunchAddress::Release);
+        assert_eq!(launch_address_after(&i, false), LaunchAddress::Keep);
+        i.public_ip = None;
+        assert_eq!(launch_address_after(&i, true), LaunchAddress::Keep);
+        assert_eq!(launch_address_after(&i, false), LaunchAddress::Claim);
+        // Stopped instances get theirs at start; unrequested ones never.
+        i.state = Stopped;
+        assert_eq!(launch_address_after(&i, false), LaunchAddress::Keep);
+        i.state = Running;
+        i.assign_public_ip = false;
+        assert_eq!(launch_address_after(&i, false), LaunchAddress::Keep);
     }
 
     #[test]

@@ -372,8 +372,9 @@ impl Ec2Service {
             (Observation::Destroyed, InstanceState::ShuttingDown) => {
                 Some(InstanceState::Terminated)
             }
-            (Observation::Rebooted(n), _) => {
-                i.reboots_done = i.reboots_done.max(*n);
+            // A reboot reported again (or an older one) changes nothing.
+            (Observation::Rebooted(n), _) if *n > i.reboots_done => {
+                i.reboots_done = *n;
                 None
             }
             _ => return Ok(Some(instance.value)),

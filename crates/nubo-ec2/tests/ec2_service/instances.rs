@@ -718,6 +718,58 @@ pub async fn public_addresses_follow_the_lifecycle(db: &TestDb) {
     assert_eq!(v.public_ip(), Some(eip.public_ip));
     assert_eq!(v.instance.public_ip, None);
     assert_eq!(claims().await, claims_with_eip);
+
+    // Termination takes the Elastic IP off the deleted interface; the
+    // address stays allocated to the account.
+    terminate(&w, &plain).await;
+    let (addresses, _) = w
+        .svc
+        .describe_addresses(
+            &w.a,
+            std::slice::from_ref(&eip.id),
+            &[],
+            &[],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(addresses[0].association, None);
+    assert_eq!(claims().await, claims_with_eip);
+
+    // An Elastic IP associated with an instance that has a launch-time
+    // public address replaces it: the launch-time address is released (AWS).
+    let before = claims().await;
+    w.svc
+        .associate_address(
+            &w.a,
+            &AssociateAddress {
+                allocation_id: eip.id.clone(),
+                target: AssociationTarget::Instance(asked.clone()),
+                private_ip: None,
+                allow_reassociation: false,
+            },
+        )
+        .await
+        .unwrap();
+    let v = view(&w.svc, &w.a, &asked).await;
+    assert_eq!(v.public_ip(), Some(eip.public_ip));
+    assert_eq!(v.instance.public_ip, None);
+    assert_eq!(claims().await, before - 1);
+    // Taken off again, a new launch-time address is assigned.
+    let association = v.interfaces[0]
+        .association()
+        .unwrap()
+        .association_id
+        .clone();
+    w.svc
+        .disassociate_address(&w.a, &association)
+        .await
+        .unwrap();
+    let v = view(&w.svc, &w.a, &asked).await;
+    assert!(v.instance.public_ip.is_some());
+    assert_ne!(v.instance.public_ip, Some(eip.public_ip));
+    assert_eq!(v.public_ip(), v.instance.public_ip);
+    assert_eq!(claims().await, before);
 }
 
 pub async fn the_state_machine_through_reports(db: &TestDb) {
@@ -1061,6 +1113,15 @@ pub async fn termination_releases_interfaces_and_addresses(db: &TestDb) {
         .unwrap();
     assert_eq!(subnet_free(&w.svc, &w.a, &net.id).await, 11);
     w.svc.delete_subnet(&w.a, &net.id).await.unwrap();
+    // The terminated instance is still described after its subnet went, and
+    // is purged in time.
+    assert_eq!(state(&w, &id).await, InstanceState::Terminated);
+    backdate_termination(db, &id, chrono::Duration::minutes(61)).await;
+    assert_eq!(w.svc.purge_terminated().await.unwrap(), 1);
+    assert_eq!(
+        rows_of(&db.store, A, ResourceKind::Instance.prefix()).await,
+        0
+    );
 }
 
 pub async fn instance_filters_and_pages(db: &TestDb) {
@@ -1479,6 +1540,33 @@ pub async fn other_accounts_get_not_found_for_every_action(db: &TestDb) {
         ),
         NF
     );
+    // Nor can B map its Elastic IP to A's instance.
+    let igw = w.svc.create_internet_gateway(&b, &[]).await.unwrap();
+    w.svc
+        .attach_internet_gateway(&b, &igw.id, &b_vpc.id)
+        .await
+        .unwrap();
+    let eip = w
+        .svc
+        .allocate_public_address(&b, &AllocateAddress::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(
+            w.svc
+                .associate_address(
+                    &b,
+                    &AssociateAddress {
+                        allocation_id: eip.id.clone(),
+                        target: AssociationTarget::Instance(id.clone()),
+                        private_ip: None,
+                        allow_reassociation: true,
+                    },
+                )
+                .await
+        ),
+        NF
+    );
     assert_eq!(generation(&db.store, &id).await, before);
     assert_eq!(state(&w, &id).await, InstanceState::Running);
 }
@@ -1598,6 +1686,16 @@ pub async fn stale_reports_change_nothing(db: &TestDb) {
         Terminated,
     )
     .await;
+    // A reboot reported twice writes once.
+    let other = run_one(&w, &net.id).await;
+    report(&w, &other, Observation::Started).await;
+    act(&w, std::slice::from_ref(&other), Action::Reboot).await;
+    report(&w, &other, Observation::Rebooted(1)).await;
+    let before = generation(&db.store, &other).await;
+    report(&w, &other, Observation::Rebooted(1)).await;
+    report(&w, &other, Observation::Rebooted(0)).await;
+    assert_eq!(generation(&db.store, &other).await, before);
+    assert_eq!(instance(&w, &other).await.reboots_done, 1);
     // An instance that does not exist.
     assert_eq!(
         report(
