@@ -7,6 +7,7 @@ use nubo_core::{Error, ResourceId};
 
 use super::state::{user_transition_reason, InstanceState, StateReason};
 use super::{incorrect_state, Instance};
+use crate::placement::{self, Allocation, Host, Overcommit};
 use crate::resource::{
     self, get_in_tx, store_err, update_in_tx, Ec2Service, RequestScope, Versioned,
 };
@@ -101,6 +102,43 @@ pub fn launch_address_after(instance: &Instance, elastic_on_primary: bool) -> La
     }
 }
 
+/// For `StartInstances`: a stopped instance keeps its place on its host,
+/// but one resized while stopped may no longer fit there (AWS answers
+/// `InsufficientInstanceCapacity` at start). `allocations` include the
+/// instance itself, at its current type.
+pub fn check_room_to_start(
+    hosts: &[Host],
+    allocations: &[Allocation],
+    instance: &Instance,
+    ratios: Overcommit,
+) -> Result<(), Error> {
+    let Some(t) = crate::instance_type::find(&instance.instance_type) else {
+        return Ok(());
+    };
+    let Some(host) = hosts.iter().find(|h| h.id == instance.host_id) else {
+        return Ok(());
+    };
+    let mut others = allocations.to_vec();
+    if let Some(own) = others
+        .iter()
+        .position(|a| a.host_id == host.id && a.vcpus == t.vcpus && a.memory_mib == t.memory_mib)
+    {
+        others.remove(own);
+    }
+    let request = placement::Request {
+        instance_type: t.name.to_string(),
+        zone: None,
+        vcpus: t.vcpus,
+        memory_mib: t.memory_mib,
+    };
+    // A draining host still starts what it already holds.
+    let host = Host {
+        schedulable: true,
+        ..host.clone()
+    };
+    placement::place(std::slice::from_ref(&host), &others, &request, ratios).map(|_| ())
+}
+
 impl Ec2Service {
     /// Applies `action` to every instance of `ids`.
     pub async fn change_instances(
@@ -123,6 +161,11 @@ impl Ec2Service {
         ids: &[ResourceId],
         action: Action,
     ) -> Result<Vec<StateChange>, Error> {
+        // Placement reads happen outside the transaction, as for RunInstances.
+        let capacity = match action {
+            Action::Start => Some((self.hosts().await?, self.allocations().await?)),
+            _ => None,
+        };
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let mut changes = Vec::with_capacity(ids.len());
         let mut seen = Vec::new();
@@ -152,6 +195,9 @@ impl Ec2Service {
                     continue;
                 }
                 (Action::Start, Some(next)) => {
+                    if let Some((hosts, allocations)) = &capacity {
+                        check_room_to_start(hosts, allocations, i, self.overcommit)?;
+                    }
                     i.state = next;
                     i.state_reason = Some(StateReason {
                         code: "pending".into(),
@@ -316,6 +362,33 @@ mod tests {
         i.state = Running;
         i.assign_public_ip = false;
         assert_eq!(launch_address_after(&i, false), LaunchAddress::Keep);
+    }
+
+    #[test]
+    fn a_resized_stopped_instance_must_fit_its_host_to_start() {
+        let host = Host {
+            id: "local".into(),
+            zones: vec!["us-east-1a".into()],
+            vcpus: 2,
+            memory_mib: 2048,
+            schedulable: false,
+        };
+        let alloc = |memory_mib| Allocation {
+            host_id: "local".into(),
+            vcpus: 2,
+            memory_mib,
+        };
+        let mut i = instance_in(InstanceState::Stopped);
+        i.instance_type = "t3.small".into();
+        let ratios = Overcommit::default();
+        // Itself (2048 MiB) alone on a draining host: fits.
+        let hosts = std::slice::from_ref(&host);
+        assert!(check_room_to_start(hosts, &[alloc(2048)], &i, ratios).is_ok());
+        // With another 512 MiB instance: no room.
+        let err = check_room_to_start(hosts, &[alloc(512), alloc(2048)], &i, ratios);
+        assert_eq!(code(err.map(|_| None)), "InsufficientInstanceCapacity");
+        i.instance_type = "t3.nano".into();
+        assert!(check_room_to_start(hosts, &[alloc(512), alloc(512)], &i, ratios).is_ok());
     }
 
     #[test]

@@ -320,6 +320,29 @@ pub async fn run_is_all_or_nothing_at_min_count(db: &TestDb) {
         code_of(w.svc.run_instances(&w.a, &launch(&w, &net.id, 1, 1)).await),
         "InsufficientInstanceCapacity"
     );
+    // Resized beyond its host's room while stopped, it cannot start (AWS
+    // answers at StartInstances); back to its size, it can.
+    let resize = |t: &str| AttributeChange::InstanceType(t.into());
+    w.svc
+        .modify_instance_attribute(&w.a, &first, &resize("t3.small"))
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(
+            w.svc
+                .change_instances(&w.a, std::slice::from_ref(&first), Action::Start)
+                .await
+        ),
+        "InsufficientInstanceCapacity"
+    );
+    assert_eq!(state(&w, &first).await, InstanceState::Stopped);
+    w.svc
+        .modify_instance_attribute(&w.a, &first, &resize("t3.nano"))
+        .await
+        .unwrap();
+    act(&w, std::slice::from_ref(&first), Action::Start).await;
+    report(&w, &first, Observation::Started).await;
+    stop(&w, &first).await;
     terminate(&w, &first).await;
     assert_eq!(census(db, &w, &net.id).await, (4, 3, 3, 248));
     run_one(&w, &net.id).await;
@@ -559,6 +582,20 @@ pub async fn launch_input_errors_change_nothing(db: &TestDb) {
         code_of(w.svc.run_instances(&w.a, &used).await),
         "InvalidNetworkInterface.InUse"
     );
+    // Attached at launch, it is kept (detached) at termination: its
+    // DeleteOnTermination defaults to false.
+    let with_taken = r.instances[0].instance.id.clone();
+    let attachment = r.instances[0].interfaces[0].attachment.clone().unwrap();
+    assert!(!attachment.delete_on_termination);
+    terminate(&w, &with_taken).await;
+    let (enis, _) = w
+        .svc
+        .describe_network_interfaces(&w.a, std::slice::from_ref(&taken.id), &[], &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(enis[0].status, InterfaceStatus::Available);
+    assert_eq!(enis[0].attachment, None);
+    assert_eq!(enis[0].primary_ip(), Some(ip("10.0.1.10")));
 
     // A key pair that exists: its public key is copied onto the instance.
     w.svc
@@ -1529,6 +1566,34 @@ pub async fn other_accounts_get_not_found_for_every_action(db: &TestDb) {
     assert_eq!(
         code_of(w.svc.attach_network_interface(&b, &b_eni.id, &id, 1).await),
         NF
+    );
+    // B cannot launch into A's subnet, with A's groups or A's interface.
+    let a_group = group(&w.svc, &w.a, &vpc.id, "a-only").await;
+    let mut into_a = launch(&w, &net.id, 1, 1);
+    assert_eq!(
+        code_of(w.svc.run_instances(&b, &into_a).await),
+        "InvalidSubnetID.NotFound"
+    );
+    into_a.subnet_id = Some(b_net.id.clone());
+    into_a.security_group_ids = vec![a_group];
+    assert_eq!(
+        code_of(w.svc.run_instances(&b, &into_a).await),
+        "InvalidGroup.NotFound"
+    );
+    let primary = view(&w.svc, &w.a, &id).await.instance.primary_interface_id;
+    let mut with_eni = launch(&w, &net.id, 1, 1);
+    with_eni.subnet_id = None;
+    with_eni.interfaces = vec![InterfaceSpec {
+        network_interface_id: Some(primary),
+        ..InterfaceSpec::default()
+    }];
+    assert_eq!(
+        code_of(w.svc.run_instances(&b, &with_eni).await),
+        "InvalidNetworkInterfaceID.NotFound"
+    );
+    assert_eq!(
+        rows_of(&db.store, B, ResourceKind::Instance.prefix()).await,
+        0
     );
     // Another region of A does not see it either.
     let west = crate::scope(A, "us-west-2");
