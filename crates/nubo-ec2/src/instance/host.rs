@@ -432,15 +432,18 @@ impl Ec2Service {
         scope: &RequestScope,
         instance: &Instance,
     ) -> Result<(), Error> {
+        // Every interface of the region: one attached later
+        // (AttachNetworkInterface) may be in another subnet of the VPC.
         let rows = tx
-            .list_children(scope.account.as_str(), instance.subnet_id.as_str())
+            .list_resources(
+                scope.account.as_str(),
+                &scope.region,
+                ResourceKind::NetworkInterface.prefix(),
+            )
             .await
             .map_err(store_err)?;
         let mut attached: Vec<Versioned<NetworkInterface>> = Vec::new();
-        for row in rows
-            .iter()
-            .filter(|r| r.kind == ResourceKind::NetworkInterface.prefix())
-        {
+        for row in &rows {
             let eni: Versioned<NetworkInterface> = decode(row)?;
             if eni
                 .value
@@ -451,7 +454,7 @@ impl Ec2Service {
                 attached.push(eni);
             }
         }
-        // An interface in another subnet attached later (AttachNetworkInterface).
+        // The primary interface, should the listing above have missed it.
         if !attached
             .iter()
             .any(|e| e.value.id == instance.primary_interface_id)

@@ -74,6 +74,51 @@ fn attachment_not_found(id: &str) -> Error {
     )
 }
 
+/// `AttachNetworkInterface`'s instance side: the instance is not going away
+/// (`IncorrectInstanceState`) and has nothing at `device_index` yet
+/// (AWS's `InvalidParameterValue`).
+async fn check_attachable(
+    tx: &mut Tx,
+    scope: &RequestScope,
+    instance: &crate::instance::Instance,
+    device_index: i64,
+) -> Result<(), Error> {
+    use crate::instance::InstanceState;
+    if matches!(
+        instance.state,
+        InstanceState::ShuttingDown | InstanceState::Terminated
+    ) {
+        return Err(crate::instance::incorrect_state(
+            &instance.id,
+            instance.state,
+            "attached to",
+        ));
+    }
+    let rows = tx
+        .list_resources(
+            scope.account.as_str(),
+            &scope.region,
+            ResourceKind::NetworkInterface.prefix(),
+        )
+        .await
+        .map_err(store_err)?;
+    for row in &rows {
+        let eni: Versioned<NetworkInterface> = decode(row)?;
+        if eni
+            .value
+            .attachment
+            .as_ref()
+            .is_some_and(|a| a.instance_id == instance.id && a.device_index == device_index)
+        {
+            return Err(Error::invalid(format!(
+                "Instance '{}' already has an interface attached at device index '{device_index}'.",
+                instance.id
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Ec2Service {
     /// Adds secondary addresses to an interface; returns those added.
     pub async fn assign_private_ip_addresses(
@@ -213,11 +258,15 @@ impl Ec2Service {
             .get_resource(scope.account.as_str(), instance_id.as_str())
             .await
             .map_err(store_err)?;
-        match instance {
+        let instance: Versioned<crate::instance::Instance> = match instance {
             Some(row)
-                if row.region == scope.region && row.kind == ResourceKind::Instance.prefix() => {}
+                if row.region == scope.region && row.kind == ResourceKind::Instance.prefix() =>
+            {
+                decode(&row)?
+            }
             _ => return Err(not_found(ResourceKind::Instance, instance_id.as_str())),
-        }
+        };
+        check_attachable(&mut tx, scope, &instance.value, device_index).await?;
         if eni.value.attachment.is_some()
             || !eni.value.status.can_become(InterfaceStatus::Attaching)
         {
@@ -240,6 +289,9 @@ impl Ec2Service {
         });
         eni.value.status = InterfaceStatus::InUse;
         update_in_tx(&mut tx, scope, &eni).await?;
+        // Writing the instance back makes a racing termination conflict
+        // (it would miss this interface otherwise).
+        update_in_tx(&mut tx, scope, &instance).await?;
         resource::commit(tx, scope, &[id.as_str(), instance_id.as_str()]).await?;
         Ok(attachment_id)
     }

@@ -1094,9 +1094,37 @@ pub async fn termination_releases_interfaces_and_addresses(db: &TestDb) {
         .attach_network_interface(&w.a, &extra.id, &id, 1)
         .await
         .unwrap();
+    // A third in another subnet of the VPC; a taken device index is refused.
+    let elsewhere = subnet(&w.svc, &w.a, &vpc.id, "10.0.2.0/24").await;
+    let third = w
+        .svc
+        .create_network_interface(
+            &w.a,
+            CreateNetworkInterface {
+                subnet_id: Some(elsewhere.id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for taken in [0, 1] {
+        assert_eq!(
+            code_of(
+                w.svc
+                    .attach_network_interface(&w.a, &third.id, &id, taken)
+                    .await
+            ),
+            "InvalidParameterValue"
+        );
+    }
+    w.svc
+        .attach_network_interface(&w.a, &third.id, &id, 2)
+        .await
+        .unwrap();
     let v = view(&w.svc, &w.a, &id).await;
-    assert_eq!(v.interfaces.len(), 2);
+    assert_eq!(v.interfaces.len(), 3);
     assert_eq!(v.interfaces[1].id, extra.id);
+    assert_eq!(v.interfaces[2].id, third.id);
     assert_eq!(subnet_free(&w.svc, &w.a, &net.id).await, 9);
 
     // The live instance keeps its subnet.
@@ -1134,6 +1162,22 @@ pub async fn termination_releases_interfaces_and_addresses(db: &TestDb) {
     assert_eq!(enis[0].status, InterfaceStatus::Available);
     assert_eq!(enis[0].attachment, None);
     assert_eq!(subnet_free(&w.svc, &w.a, &net.id).await, 10);
+    let (enis, _) = w
+        .svc
+        .describe_network_interfaces(&w.a, std::slice::from_ref(&third.id), &[], &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(enis[0].status, InterfaceStatus::Available);
+    assert_eq!(enis[0].attachment, None);
+    // Nothing attaches to a terminated instance.
+    assert_eq!(
+        code_of(
+            w.svc
+                .attach_network_interface(&w.a, &third.id, &id, 1)
+                .await
+        ),
+        "IncorrectInstanceState"
+    );
     // The terminated instance is still described, with no interfaces.
     let v = view(&w.svc, &w.a, &id).await;
     assert_eq!(v.instance.state, InstanceState::Terminated);
