@@ -18,9 +18,10 @@ Phases (each can be skipped or resized with its flag):
   describe    DescribeInstances with --describe (default 1000) instances present: Nubo vs
               Moto's server, raw SigV4 HTTP requests on one keep-alive connection (so the
               figure is the server's, not boto3's XML parsing), all instances in one response;
-              calls/s and p50/p99. Nubo's instances are real: as many as the host's capacity
-              admits stay running, and the remainder are launched and terminated (terminated
-              instances are still described, as on AWS) — the split is reported.
+              calls/s and p50/p99. Nubo's instances are real: up to --describe-live (default
+              200) stay running, and the remainder are launched and terminated (terminated
+              instances are still described, as on AWS) — the split is reported. Moto's are
+              all running.
 
 Usage:
   bench/instances.py [--nubo target/release/nubo] [--phases latency,throughput,memory,describe]
@@ -241,7 +242,10 @@ def wait_all(server: Server, ids: list[str], state: str, every: float = 0.02,
         if bad:
             raise RuntimeError(f"instances ended instead of reaching {state}: {bad}")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"not {state} after {timeout}s: {now}")
+            counts: dict = {}
+            for st in now.values():
+                counts[st] = counts.get(st, 0) + 1
+            raise RuntimeError(f"{len(ids)} instances not all {state} after {timeout}s: {counts}")
         time.sleep(every)
 
 
@@ -388,14 +392,14 @@ class RawEc2:
         return r.status, r.read()
 
 
-def fill(server: Server, image: str, subnet: str, count: int) -> dict:
-    """Bring `count` instances into existence: live ones while capacity lasts, then launched
-    and terminated ones (still described)."""
+def fill(server: Server, image: str, subnet: str, count: int, max_live: int) -> dict:
+    """Bring `count` instances into existence: up to `max_live` live ones while capacity
+    lasts, then launched and terminated ones (still described, as on AWS)."""
     live: list[str] = []
     batch = 50 if server.label == "nubo" else 100
     capacity_hit = False
-    while len(live) < count:
-        want = min(batch, count - len(live))
+    while len(live) < min(count, max_live):
+        want = min(batch, min(count, max_live) - len(live))
         try:
             ids = run(server, image, subnet, want, want)
         except ClientError as exc:
@@ -413,7 +417,7 @@ def fill(server: Server, image: str, subnet: str, count: int) -> dict:
     terminated = 0
     while len(live) + terminated < count:
         try:
-            want = min(20, count - len(live) - terminated)
+            want = min(50, count - len(live) - terminated)
             ids = run(server, image, subnet, want, want)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "InsufficientInstanceCapacity":
@@ -432,9 +436,9 @@ def fill(server: Server, image: str, subnet: str, count: int) -> dict:
             "live_ids": live}
 
 
-def phase_describe(server: Server, image: str, subnet: str, count: int,
+def phase_describe(server: Server, image: str, subnet: str, count: int, max_live: int,
                    max_seconds: float) -> dict:
-    filled = fill(server, image, subnet, count)
+    filled = fill(server, image, subnet, count, max_live)
     raw = RawEc2(server)
     status, body = raw.call({"Action": "DescribeInstances"})
     n = len(re.findall(rb"<instanceId>", body))
@@ -551,8 +555,13 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--idle", type=int, default=20)
     ap.add_argument("--describe", type=int, default=1000)
+    ap.add_argument("--describe-live", type=int, default=200,
+                    help="at most this many of Nubo's describe instances stay running (each "
+                         "boot generates SSH host keys: 1,000 at once saturate 2 cores for "
+                         "many minutes); the rest are launched and terminated")
     ap.add_argument("--describe-peers", default="moto,nubo")
     ap.add_argument("--max-seconds", type=float, default=15.0)
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     args = ap.parse_args(argv)
@@ -595,7 +604,8 @@ def main(argv=None) -> int:
                 log("phase describe (nubo)")
                 try:
                     result.setdefault("describe", {})["nubo"] = phase_describe(
-                        nubo, image, subnet, args.describe, args.max_seconds)
+                        nubo, image, subnet, args.describe, args.describe_live,
+                        args.max_seconds)
                 except Exception as exc:  # noqa: BLE001
                     result.setdefault("describe", {})["nubo"] = {"error": repr(exc)}
                     log(f"describe nubo failed: {exc!r}")
@@ -605,7 +615,8 @@ def main(argv=None) -> int:
             log("phase describe (moto)")
             try:
                 result.setdefault("describe", {})["moto"] = phase_describe(
-                    moto, base_image(moto), make_subnet(moto), args.describe, args.max_seconds)
+                    moto, base_image(moto), make_subnet(moto), args.describe, args.describe,
+                    args.max_seconds)
             except Exception as exc:  # noqa: BLE001
                 result.setdefault("describe", {})["moto"] = {"error": repr(exc)}
     finally:
@@ -625,7 +636,10 @@ def main(argv=None) -> int:
                  .items() if v}
         if swept:
             log(f"swept leftovers of prefix {prefix}: {swept}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     for d in result.get("describe", {}).values():
         d.pop("live_ids", None)
     text = markdown(result)
