@@ -113,6 +113,9 @@ def test_user_data_runs_once_as_root_and_console_shows_it(nubo, ec2, launch):
         return out if f"CONSOLE-{marker}" in out.get("Output", "") else None
     out = wait_until("user-data's line on the console", console)
     assert out["InstanceId"] == iid and out["Timestamp"]
+    # The base image's first-boot agent reports on the console what it did.
+    assert f"nubo-init: instance {iid}" in out["Output"], out["Output"][-2000:]
+    assert "nubo-init: running user-data" in out["Output"]
     raw = nubo.raw("ec2", {"Action": "GetConsoleOutput", "InstanceId": iid})
     assert raw.status == 200, raw.body
     encoded = re.search(r"<output>([^<]*)</output>", raw.body).group(1)
