@@ -1816,3 +1816,140 @@ pub async fn stale_reports_change_nothing(db: &TestDb) {
         None
     );
 }
+
+pub async fn racing_launches_with_one_client_token_make_one_reservation(db: &TestDb) {
+    let w = world(db).await;
+    let vpc = create_vpc(&w.svc, &w.a, "10.0.0.0/16", &[]).await;
+    let net = subnet(&w.svc, &w.a, &vpc.id, "10.0.1.0/24").await;
+    let mut input = launch(&w, &net.id, 2, 2);
+    input.client_token = Some("racing-token".into());
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let svc = w.svc.clone();
+        let a = w.a.clone();
+        let input = input.clone();
+        tasks.push(tokio::spawn(
+            async move { svc.run_instances(&a, &input).await },
+        ));
+    }
+    let mut reservations = BTreeSet::new();
+    for task in tasks {
+        let r = task.await.unwrap().unwrap();
+        assert_eq!(r.instances.len(), 2);
+        reservations.insert(r.reservation_id);
+    }
+    assert_eq!(reservations.len(), 1, "{reservations:?}");
+    assert_eq!(
+        rows_of(&db.store, A, ResourceKind::Instance.prefix()).await,
+        2
+    );
+    assert_eq!(
+        rows_of(&db.store, A, ResourceKind::NetworkInterface.prefix()).await,
+        2
+    );
+    assert_eq!(subnet_free(&w.svc, &w.a, &net.id).await, 249);
+}
+
+pub async fn instance_status_shows_running_instances(db: &TestDb) {
+    let w = world(db).await;
+    let vpc = create_vpc(&w.svc, &w.a, "10.0.0.0/16", &[]).await;
+    let net = subnet(&w.svc, &w.a, &vpc.id, "10.0.1.0/24").await;
+    let pending = run_one(&w, &net.id).await;
+    let running = run_one(&w, &net.id).await;
+    report(&w, &running, Observation::Started).await;
+    let stopped = run_one(&w, &net.id).await;
+    report(&w, &stopped, Observation::Started).await;
+    stop(&w, &stopped).await;
+    let status = |include_all: bool, filters: Vec<nubo_core::filter::Filter>| {
+        let svc = w.svc.clone();
+        let a = w.a.clone();
+        async move {
+            let (views, _) = svc
+                .describe_instance_status(&a, &[], &filters, include_all, &Page::default())
+                .await
+                .unwrap();
+            views
+                .into_iter()
+                .map(|v| v.instance.id.to_string())
+                .collect::<BTreeSet<_>>()
+        }
+    };
+    assert_eq!(
+        status(false, vec![]).await,
+        BTreeSet::from([running.to_string()])
+    );
+    assert_eq!(status(true, vec![]).await.len(), 3);
+    assert_eq!(
+        status(true, vec![filter("instance-state-name", &["pending"])]).await,
+        BTreeSet::from([pending.to_string()])
+    );
+    assert_eq!(
+        status(true, vec![filter("instance-status.status", &["ok"])]).await,
+        BTreeSet::from([running.to_string()])
+    );
+    assert_eq!(
+        code_of(
+            w.svc
+                .describe_instance_status(
+                    &w.a,
+                    &[],
+                    &[filter("instance-type", &["t3.nano"])],
+                    true,
+                    &Page::default()
+                )
+                .await
+        ),
+        "InvalidParameterValue"
+    );
+}
+
+pub async fn attachment_racing_termination_leaves_no_interface_attached(db: &TestDb) {
+    let w = world(db).await;
+    let vpc = create_vpc(&w.svc, &w.a, "10.0.0.0/16", &[]).await;
+    let net = subnet(&w.svc, &w.a, &vpc.id, "10.0.1.0/24").await;
+    for _ in 0..8 {
+        let id = run_one(&w, &net.id).await;
+        report(&w, &id, Observation::Started).await;
+        let eni = w
+            .svc
+            .create_network_interface(
+                &w.a,
+                CreateNetworkInterface {
+                    subnet_id: Some(net.id.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let attach = {
+            let svc = w.svc.clone();
+            let a = w.a.clone();
+            let (eni, id) = (eni.id.clone(), id.clone());
+            tokio::spawn(async move { svc.attach_network_interface(&a, &eni, &id, 1).await })
+        };
+        let destroy = {
+            let svc = w.svc.clone();
+            let a = w.a.clone();
+            let id = id.clone();
+            tokio::spawn(async move {
+                svc.change_instances(&a, std::slice::from_ref(&id), Action::Terminate)
+                    .await?;
+                svc.report(&a.account, REGION, &id, &Observation::Destroyed)
+                    .await
+            })
+        };
+        let _ = attach.await.unwrap();
+        destroy.await.unwrap().unwrap();
+        assert_eq!(state(&w, &id).await, InstanceState::Terminated);
+        let (enis, _) = w
+            .svc
+            .describe_network_interfaces(&w.a, std::slice::from_ref(&eni.id), &[], &Page::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            enis[0].attachment, None,
+            "attached to a terminated instance"
+        );
+        assert_eq!(enis[0].status, InterfaceStatus::Available);
+    }
+}
