@@ -1953,3 +1953,68 @@ pub async fn attachment_racing_termination_leaves_no_interface_attached(db: &Tes
         assert_eq!(enis[0].status, InterfaceStatus::Available);
     }
 }
+
+pub async fn instance_dry_runs_change_nothing(db: &TestDb) {
+    let w = world(db).await;
+    let vpc = create_vpc(&w.svc, &w.a, "10.0.0.0/16", &[]).await;
+    let net = subnet(&w.svc, &w.a, &vpc.id, "10.0.1.0/24").await;
+    w.svc
+        .modify_subnet_attribute(&w.a, &net.id, SubnetAttribute::MapPublicIpOnLaunch, true)
+        .await
+        .unwrap();
+    let id = run_one(&w, &net.id).await;
+    report(&w, &id, Observation::Started).await;
+    let d = RequestScope {
+        dry_run: true,
+        ..w.a.clone()
+    };
+    let before = census(db, &w, &net.id).await;
+    let generation_before = generation(&db.store, &id).await;
+    let dry_run = |r: Result<(), Error>| assert!(matches!(r, Err(Error::DryRunOperation)), "{r:?}");
+    dry_run(
+        w.svc
+            .run_instances(&d, &launch(&w, &net.id, 2, 2))
+            .await
+            .map(|_| ()),
+    );
+    for action in [
+        Action::Stop { force: false },
+        Action::Reboot,
+        Action::Terminate,
+    ] {
+        dry_run(
+            w.svc
+                .change_instances(&d, std::slice::from_ref(&id), action)
+                .await
+                .map(|_| ()),
+        );
+    }
+    dry_run(
+        w.svc
+            .modify_instance_attribute(&d, &id, &AttributeChange::DisableApiTermination(true))
+            .await,
+    );
+    dry_run(
+        w.svc
+            .modify_instance_metadata_options(
+                &d,
+                &id,
+                &MetadataOptionsChange {
+                    http_tokens: Some(HttpTokens::Required),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(|_| ()),
+    );
+    // A dry run still validates: a bad request answers its error.
+    let mut bad = launch(&w, &net.id, 1, 1);
+    bad.image_id = Some(ResourceId::generate(ResourceKind::Image));
+    assert_eq!(
+        code_of(w.svc.run_instances(&d, &bad).await),
+        "InvalidAMIID.NotFound"
+    );
+    assert_eq!(census(db, &w, &net.id).await, before);
+    assert_eq!(generation(&db.store, &id).await, generation_before);
+    assert_eq!(state(&w, &id).await, InstanceState::Running);
+}

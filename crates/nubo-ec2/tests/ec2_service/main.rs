@@ -53,6 +53,7 @@ harness::suite!(
     instances::racing_launches_with_one_client_token_make_one_reservation,
     instances::instance_status_shows_running_instances,
     instances::attachment_racing_termination_leaves_no_interface_attached,
+    instances::instance_dry_runs_change_nothing,
     images::images_register_describe_deregister,
     images::images_shared_public_copied_and_reset,
     images::base_images_are_public_amazon_images,
