@@ -20,6 +20,10 @@ use tokio::sync::{Notify, Semaphore};
 use crate::decide::{decide, Step};
 use crate::metadata::MetadataTable;
 
+/// A step that takes longer than this is logged (a hung kernel call or a
+/// guest that ignores its shutdown signal shows up here).
+const SLOW_STEP: Duration = Duration::from_secs(15);
+
 /// How the agent runs on this host.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -286,7 +290,12 @@ impl Agent {
         let agent = self.clone();
         tokio::spawn(async move {
             let _permit = agent.permits.clone().acquire_owned().await;
-            let worked = match agent.converge(&hi, traced).await {
+            let began = Instant::now();
+            let outcome = agent.converge(&hi, traced).await;
+            if began.elapsed() > SLOW_STEP {
+                tracing::warn!(instance = %id, seconds = began.elapsed().as_secs_f64(), "slow convergence step");
+            }
+            let worked = match outcome {
                 Ok(worked) => worked,
                 Err(e) => {
                     tracing::warn!(instance = %id, error = %detail(&e), "converging failed");

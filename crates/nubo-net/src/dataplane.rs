@@ -90,12 +90,10 @@ impl DataPlane {
     /// Creates a namespace unless it exists; losing a creation race to a
     /// concurrent plug of the same VPC is success.
     fn ensure_netns(&self, name: &str) -> Result<(), NetError> {
-        if self.netns_exists(name)? {
-            return Ok(());
-        }
-        // Serialized in this process: `ip netns add` makes the file before it
-        // mounts the namespace on it, and a racing plug must not use the
-        // file in between.
+        // Serialized in this process, the existence check included: `ip netns
+        // add` makes the file before it mounts the namespace on it, so a plug
+        // that saw the file outside the lock could setns into the bare file
+        // (EINVAL) while a concurrent plug of the same VPC is creating it.
         let _creating = self.creating.lock().unwrap_or_else(|e| e.into_inner());
         if self.netns_exists(name)? {
             return Ok(());
