@@ -282,15 +282,27 @@ impl Ec2Service {
         let hosts = self.hosts().await?;
         let allocations = self.allocations().await?;
         let mut tx = self.store.begin().await.map_err(store_err)?;
+        // The token's marker generation, when it names a reservation that has
+        // disappeared since (purged an hour after termination): a fresh launch.
+        let mut stale_token = None;
         if let Some(token) = &input.client_token {
-            if let Some((used, _)) =
+            if let Some((used, generation)) =
                 idempotency::earlier_use(&mut tx, scope, "RunInstances", token).await?
             {
-                if used.fingerprint != fingerprint(input) {
-                    return Err(idempotency::mismatch(token));
+                let vanished = tx
+                    .get_resource(scope.account.as_str(), used.resource_id.as_str())
+                    .await
+                    .map_err(store_err)?
+                    .is_none();
+                if vanished {
+                    stale_token = Some(generation);
+                } else {
+                    if used.fingerprint != fingerprint(input) {
+                        return Err(idempotency::mismatch(token));
+                    }
+                    tx.rollback().await.map_err(store_err)?;
+                    return self.reservation_of(scope, &used.resource_id).await;
                 }
-                tx.rollback().await.map_err(store_err)?;
-                return self.reservation_of(scope, &used.resource_id).await;
             }
         }
         let spec = &checked.interface;
@@ -478,7 +490,8 @@ impl Ec2Service {
                 resource_id: views[0].instance.id.clone(),
                 fingerprint: fingerprint(input),
             };
-            idempotency::record_use(&mut tx, scope, "RunInstances", token, &used, None).await?;
+            idempotency::record_use(&mut tx, scope, "RunInstances", token, &used, stale_token)
+                .await?;
         }
         let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
         resource::commit(tx, scope, &touched).await?;

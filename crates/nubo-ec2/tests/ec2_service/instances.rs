@@ -443,6 +443,15 @@ pub async fn client_token_returns_the_same_reservation(db: &TestDb) {
         rows_of(&db.store, A, ResourceKind::Instance.prefix()).await,
         2
     );
+    // Once its instances are terminated and purged, the token starts afresh.
+    for v in &first.instances {
+        terminate(&w, &v.instance.id).await;
+        backdate_termination(db, &v.instance.id, chrono::Duration::minutes(61)).await;
+    }
+    assert_eq!(w.svc.purge_terminated().await.unwrap(), 2);
+    let fresh = run(&w, &input).await;
+    assert_ne!(fresh.reservation_id, first.reservation_id);
+    assert_eq!(run(&w, &input).await.reservation_id, fresh.reservation_id);
     // Too long a token.
     let mut long = launch(&w, &net.id, 1, 1);
     long.client_token = Some("x".repeat(65));
