@@ -267,6 +267,14 @@ impl Ec2Service {
             _ => return Err(not_found(ResourceKind::Instance, instance_id.as_str())),
         };
         check_attachable(&mut tx, scope, &instance.value, device_index).await?;
+        if eni.value.availability_zone != instance.value.availability_zone
+            || eni.value.vpc_id != instance.value.vpc_id
+        {
+            return Err(Error::InvalidParameterCombination(format!(
+                "You may not attach a network interface to an instance if they are not in the same availability zone and VPC ({id} is in {}, {instance_id} in {}).",
+                eni.value.availability_zone, instance.value.availability_zone
+            )));
+        }
         if eni.value.attachment.is_some()
             || !eni.value.status.can_become(InterfaceStatus::Attaching)
         {
@@ -276,8 +284,8 @@ impl Ec2Service {
             ));
         }
         let attachment_id = format!("eni-attach-{:017x}", rand::thread_rng().gen::<u64>() >> 4);
-        // Until instances exist nothing plugs the interface in, so the
-        // attachment is recorded as complete.
+        // Recorded as complete: the data plane plugs only device index 0
+        // into instances so far (a secondary interface is a model object).
         eni.value.attachment = Some(Attachment {
             id: attachment_id.clone(),
             instance_id: instance_id.clone(),
