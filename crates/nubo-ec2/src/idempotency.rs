@@ -11,9 +11,10 @@
 //! removes its marker ([`forget_use`]).
 
 use nubo_core::{Error, ResourceId};
-use nubo_store::{ResourceRow, Tx};
+use nubo_store::Tx;
 use serde::{Deserialize, Serialize};
 
+use crate::resource::bookkeeping_row;
 use crate::resource::{store_err, RequestScope};
 
 /// The store kind of marker rows.
@@ -81,18 +82,14 @@ pub(crate) async fn record_use(
             .map(drop)
             .map_err(store_err);
     }
-    let now = chrono::Utc::now();
-    let row = ResourceRow {
-        account_id: scope.account.to_string(),
-        region: scope.region.clone(),
-        kind: MARKER_KIND.to_string(),
+    let row = bookkeeping_row(
+        scope.account.as_str(),
+        &scope.region,
+        MARKER_KIND,
         id,
-        parent_id: None,
-        generation: 1,
-        body,
-        created_at: now,
-        updated_at: now,
-    };
+        None,
+        used,
+    )?;
     tx.insert_resource(&row).await.map_err(store_err)
 }
 

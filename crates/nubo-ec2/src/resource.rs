@@ -189,6 +189,31 @@ pub(crate) fn new_row<T: Resource>(scope: &RequestScope, value: &T) -> Result<Re
     })
 }
 
+/// A new bookkeeping row (generation 1): a name or token marker, an address
+/// claim, a link or a host — rows of a `kind` no Describe lists, with the
+/// JSON of `body`.
+pub(crate) fn bookkeeping_row<B: Serialize + ?Sized>(
+    account: &str,
+    region: &str,
+    kind: &str,
+    id: String,
+    parent_id: Option<String>,
+    body: &B,
+) -> Result<ResourceRow, Error> {
+    let now = Utc::now();
+    Ok(ResourceRow {
+        account_id: account.to_string(),
+        region: region.to_string(),
+        kind: kind.to_string(),
+        id,
+        parent_id,
+        generation: 1,
+        body: serde_json::to_string(body).map_err(Error::internal)?,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
 pub(crate) fn store_err(e: StoreError) -> Error {
     e.into()
 }

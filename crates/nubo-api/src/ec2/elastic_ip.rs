@@ -12,6 +12,7 @@ use nubo_ec2::elastic_ip::{
 use nubo_ec2::network_interface::ops::parse_network_interface_id;
 use nubo_protocol::xml::XmlWriter;
 
+use super::params::ipv4;
 use super::render;
 use crate::call::Call;
 use crate::server::Api;
@@ -157,13 +158,7 @@ pub async fn associate_address(api: &Api, call: &mut Call) -> Result<String, Err
     };
     let private_ip = p
         .get("PrivateIpAddress")
-        .map(|a| {
-            a.parse().map_err(|_| {
-                Error::invalid(format!(
-                    "Value ({a}) for parameter PrivateIpAddress is invalid. This is not a valid IPv4 address."
-                ))
-            })
-        })
+        .map(|a| ipv4(a, "PrivateIpAddress"))
         .transpose()?;
     let input = AssociateAddress {
         allocation_id,

@@ -20,6 +20,7 @@ use nubo_ec2::subnet::ops::parse_subnet_id;
 use nubo_protocol::query::Params;
 use nubo_protocol::xml::XmlWriter;
 
+use super::params::{ipv4, refuse_unsupported};
 use super::render;
 use crate::call::Call;
 use crate::server::Api;
@@ -184,14 +185,6 @@ fn instance(w: &mut XmlWriter, v: &InstanceView) {
     .leaf("currentInstanceBootMode", "legacy-bios");
 }
 
-fn address(text: &str, param: &str) -> Result<Ipv4Addr, Error> {
-    text.parse().map_err(|_| {
-        Error::invalid(format!(
-            "Value ({text}) for parameter {param} is invalid. This is not a valid IPv4 address."
-        ))
-    })
-}
-
 fn instance_ids(p: &Params) -> Result<Vec<ResourceId>, Error> {
     p.list("InstanceId")?
         .iter()
@@ -199,21 +192,8 @@ fn instance_ids(p: &Params) -> Result<Vec<ResourceId>, Error> {
         .collect()
 }
 
-/// Refuses parameters of features this installation does not have.
-fn refuse(p: &Params, params: &[&str], what: &str) -> Result<(), Error> {
-    if let Some(param) = params
-        .iter()
-        .find(|k| p.keys().any(|key| key.split('.').next() == Some(**k)))
-    {
-        return Err(Error::invalid(format!(
-            "The parameter {param} is not supported by this Nubo installation: {what}."
-        )));
-    }
-    Ok(())
-}
-
 fn interface_spec(s: &Params) -> Result<InterfaceSpec, Error> {
-    refuse(
+    refuse_unsupported(
         s,
         &[
             "Ipv6AddressCount",
@@ -241,7 +221,7 @@ fn interface_spec(s: &Params) -> Result<InterfaceSpec, Error> {
             .collect::<Result<_, _>>()?,
         private_ip: s
             .get("PrivateIpAddress")
-            .map(|a| address(a, "privateIpAddress"))
+            .map(|a| ipv4(a, "privateIpAddress"))
             .transpose()?,
         associate_public_ip: s.bool("AssociatePublicIpAddress")?,
         delete_on_termination: s.bool("DeleteOnTermination")?,
@@ -290,7 +270,7 @@ fn metadata_change(p: &Params, prefix: &str) -> Result<MetadataOptionsChange, Er
 
 pub async fn run_instances(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
-    refuse(
+    refuse_unsupported(
         p,
         &[
             "LaunchTemplate",
@@ -334,7 +314,7 @@ pub async fn run_instances(api: &Api, call: &mut Call) -> Result<String, Error> 
         security_group_names: p.list("SecurityGroup")?,
         private_ip: p
             .get("PrivateIpAddress")
-            .map(|a| address(a, "privateIpAddress"))
+            .map(|a| ipv4(a, "privateIpAddress"))
             .transpose()?,
         key_name: p.get("KeyName").map(str::to_string),
         user_data: p.get("UserData").map(str::to_string),
@@ -544,7 +524,7 @@ fn attribute_change(p: &Params) -> Result<AttributeChange, Error> {
             }
         });
     }
-    refuse(
+    refuse_unsupported(
         p,
         &[
             "BlockDeviceMapping",
@@ -660,7 +640,7 @@ pub async fn modify_instance_metadata_options(api: &Api, call: &mut Call) -> Res
 
 pub async fn create_image(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
-    refuse(
+    refuse_unsupported(
         p,
         &["BlockDeviceMapping", "SnapshotLocation"],
         "an image of an instance is its root filesystem, without extra volumes",

@@ -9,6 +9,7 @@ use nubo_ec2::nat_gateway::{parse_nat_gateway_id, ConnectivityType, NatGateway, 
 use nubo_ec2::subnet::ops::parse_subnet_id;
 use nubo_protocol::xml::XmlWriter;
 
+use super::params::{ipv4, refuse_unsupported};
 use super::render;
 use crate::call::Call;
 use crate::server::Api;
@@ -41,30 +42,21 @@ fn nat_gateway(w: &mut XmlWriter, g: &NatGateway, state: NatGatewayState) {
 
 pub async fn create_nat_gateway(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
-    if let Some(param) = [
-        "SecondaryAllocationId",
-        "SecondaryPrivateIpAddress",
-        "SecondaryPrivateIpAddressCount",
-        "AvailabilityMode",
-        "AvailabilityZoneAddress",
-        "VpcId",
-    ]
-    .iter()
-    .find(|k| p.keys().any(|key| key.split('.').next() == Some(**k)))
-    {
-        return Err(Error::invalid(format!(
-            "The parameter {param} is not supported by this Nubo installation: NAT gateways are zonal, with one address."
-        )));
-    }
+    refuse_unsupported(
+        p,
+        &[
+            "SecondaryAllocationId",
+            "SecondaryPrivateIpAddress",
+            "SecondaryPrivateIpAddressCount",
+            "AvailabilityMode",
+            "AvailabilityZoneAddress",
+            "VpcId",
+        ],
+        "NAT gateways are zonal, with one address",
+    )?;
     let private_ip = p
         .get("PrivateIpAddress")
-        .map(|a| {
-            a.parse().map_err(|_| {
-                Error::invalid(format!(
-                    "Value ({a}) for parameter PrivateIpAddress is invalid. This is not a valid IPv4 address."
-                ))
-            })
-        })
+        .map(|a| ipv4(a, "PrivateIpAddress"))
         .transpose()?;
     let input = CreateNatGateway {
         subnet_id: parse_subnet_id(p.required("SubnetId")?)?,

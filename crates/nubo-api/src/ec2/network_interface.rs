@@ -15,6 +15,7 @@ use nubo_ec2::subnet::ops::parse_subnet_id;
 use nubo_protocol::query::Params;
 use nubo_protocol::xml::XmlWriter;
 
+use super::params::{ipv4, refuse_unsupported};
 use super::render;
 use crate::call::Call;
 use crate::server::Api;
@@ -88,27 +89,6 @@ fn dns_region(name: &str) -> &str {
         .unwrap_or("us-east-1")
 }
 
-fn address(text: &str, param: &str) -> Result<Ipv4Addr, Error> {
-    text.parse().map_err(|_| {
-        Error::invalid(format!(
-            "Value ({text}) for parameter {param} is invalid. This is not a valid IPv4 address."
-        ))
-    })
-}
-
-/// Refuses the first of `params` present: features Nubo does not offer yet.
-fn refuse_unsupported(p: &Params, params: &[&str], what: &str) -> Result<(), Error> {
-    if let Some(param) = params
-        .iter()
-        .find(|k| p.keys().any(|key| key.split('.').next() == Some(**k)))
-    {
-        return Err(Error::invalid(format!(
-            "The parameter {param} is not supported by this Nubo installation: {what}."
-        )));
-    }
-    Ok(())
-}
-
 pub async fn create_network_interface(api: &Api, call: &mut Call) -> Result<String, Error> {
     let p = &call.params;
     refuse_unsupported(
@@ -136,7 +116,7 @@ pub async fn create_network_interface(api: &Api, call: &mut Call) -> Result<Stri
         .iter()
         .map(|s| {
             Ok(PrivateIp {
-                address: address(s.required("PrivateIpAddress")?, "privateIpAddress")?,
+                address: ipv4(s.required("PrivateIpAddress")?, "privateIpAddress")?,
                 primary: s.bool("Primary")?.unwrap_or(false),
             })
         })
@@ -146,7 +126,7 @@ pub async fn create_network_interface(api: &Api, call: &mut Call) -> Result<Stri
         description: p.get("Description").map(str::to_string),
         private_ip_address: p
             .get("PrivateIpAddress")
-            .map(|a| address(a, "privateIpAddress"))
+            .map(|a| ipv4(a, "privateIpAddress"))
             .transpose()?,
         private_ip_addresses,
         secondary_private_ip_address_count: p.int("SecondaryPrivateIpAddressCount")?,
@@ -252,7 +232,7 @@ pub async fn modify_network_interface_attribute(
 fn addresses_of(p: &Params) -> Result<Vec<Ipv4Addr>, Error> {
     p.list("PrivateIpAddress")?
         .iter()
-        .map(|a| address(a, "privateIpAddress"))
+        .map(|a| ipv4(a, "privateIpAddress"))
         .collect()
 }
 

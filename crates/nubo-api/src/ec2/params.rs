@@ -1,7 +1,10 @@
 //! Which parameters each EC2 action takes: anything else is refused with
 //! `UnknownParameter`, as EC2 does.
 
+use std::net::Ipv4Addr;
+
 use nubo_core::Error;
+use nubo_protocol::query::Params;
 
 use super::Ec2Action;
 use crate::call::Call;
@@ -615,6 +618,29 @@ pub(super) fn check_known_params(call: &Call, action: Ec2Action) -> Result<(), E
                 format!("The parameter {top} is not recognized"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Parses an IPv4 address parameter (`PrivateIpAddress`, …).
+pub(super) fn ipv4(text: &str, param: &str) -> Result<Ipv4Addr, Error> {
+    text.parse().map_err(|_| {
+        Error::invalid(format!(
+            "Value ({text}) for parameter {param} is invalid. This is not a valid IPv4 address."
+        ))
+    })
+}
+
+/// Refuses the first of `params` present (at the top level of `p`): features
+/// this installation does not offer; `what` says what it offers instead.
+pub(super) fn refuse_unsupported(p: &Params, params: &[&str], what: &str) -> Result<(), Error> {
+    if let Some(param) = params
+        .iter()
+        .find(|k| p.keys().any(|key| key.split('.').next() == Some(**k)))
+    {
+        return Err(Error::invalid(format!(
+            "The parameter {param} is not supported by this Nubo installation: {what}."
+        )));
     }
     Ok(())
 }

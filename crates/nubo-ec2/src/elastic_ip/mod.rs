@@ -21,16 +21,15 @@ pub mod association;
 
 use std::net::Ipv4Addr;
 
-use chrono::Utc;
 use nubo_core::filter::{self, Filter, Filterable, Page};
 use nubo_core::{AccountId, Error, Ipv4Cidr, ResourceId, ResourceKind, Tag, TagSet};
-use nubo_store::{ResourceRow, StoreError, Tx};
+use nubo_store::{StoreError, Tx};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::resource::bookkeeping_row;
 use crate::resource::{
-    self, encode, get_in_tx, new_row, store_err, tags_for, Ec2Service, RequestScope, Resource,
-    Versioned,
+    self, get_in_tx, new_row, store_err, tags_for, Ec2Service, RequestScope, Resource, Versioned,
 };
 use crate::retry::with_retry;
 
@@ -225,22 +224,18 @@ impl Ec2Service {
         ip: Ipv4Addr,
         allocation: &ResourceId,
     ) -> Result<bool, Error> {
-        let now = Utc::now();
         let claim = Claim {
             public_ip: ip,
             allocation_id: allocation.clone(),
         };
-        let row = ResourceRow {
-            account_id: scope.account.to_string(),
-            region: scope.region.clone(),
-            kind: CLAIM_KIND.to_string(),
-            id: claim_id(ip),
-            parent_id: Some(allocation.to_string()),
-            generation: 1,
-            body: encode(&claim)?,
-            created_at: now,
-            updated_at: now,
-        };
+        let row = bookkeeping_row(
+            scope.account.as_str(),
+            &scope.region,
+            CLAIM_KIND,
+            claim_id(ip),
+            Some(allocation.to_string()),
+            &claim,
+        )?;
         match tx.insert_resource(&row).await {
             Ok(()) => Ok(true),
             Err(StoreError::AlreadyExists) => Ok(false),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use nubo_core::filter::{self, Filter, Page};
 use nubo_core::{AccountId, Error, ResourceId, ResourceKind, Tag, TagSet};
-use nubo_store::{ResourceRow, Tx};
+use nubo_store::Tx;
 
 use super::access::{self, ExecutableSel, Holder, OwnerSel};
 use super::block_device::{self, MappingRequest};
@@ -28,6 +28,7 @@ use super::{
     ImageState, StateReason, ROOT_DEVICE,
 };
 use crate::idempotency::{self, TokenUse};
+use crate::resource::bookkeeping_row;
 use crate::resource::{
     self, decode, get_in_tx, new_row, store_err, tags_for, update_in_tx, Ec2Service, RequestScope,
     Versioned,
@@ -133,18 +134,14 @@ pub(crate) async fn insert_in_tx(
     tx.insert_resource(&new_row(scope, image)?)
         .await
         .map_err(store_err)?;
-    let now = chrono::Utc::now();
-    let row = ResourceRow {
-        account_id: scope.account.to_string(),
-        region: scope.region.clone(),
-        kind: NAME_KIND.to_string(),
-        id: marker,
-        parent_id: None,
-        generation: 1,
-        body: serde_json::to_string(image.id.as_str()).map_err(Error::internal)?,
-        created_at: now,
-        updated_at: now,
-    };
+    let row = bookkeeping_row(
+        scope.account.as_str(),
+        &scope.region,
+        NAME_KIND,
+        marker,
+        None,
+        image.id.as_str(),
+    )?;
     tx.insert_resource(&row).await.map_err(store_err)
 }
 

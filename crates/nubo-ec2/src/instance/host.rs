@@ -21,6 +21,7 @@ use super::state::{user_transition_reason, StateReason};
 use super::{Instance, InstanceState, ShutdownBehavior};
 use crate::network_interface::NetworkInterface;
 use crate::placement::{Allocation, Host};
+use crate::resource::bookkeeping_row;
 use crate::resource::{
     self, decode, encode, store_err, update_in_tx, Ec2Service, RequestScope, Versioned,
 };
@@ -162,20 +163,8 @@ impl Ec2Service {
                     .map_err(store_err)?;
             }
             None => {
-                let now = chrono::Utc::now();
-                tx.insert_resource(&ResourceRow {
-                    account_id: SYSTEM_ACCOUNT.into(),
-                    region: String::new(),
-                    kind: HOST_KIND.into(),
-                    id,
-                    parent_id: None,
-                    generation: 1,
-                    body,
-                    created_at: now,
-                    updated_at: now,
-                })
-                .await
-                .map_err(store_err)?;
+                let row = bookkeeping_row(SYSTEM_ACCOUNT, "", HOST_KIND, id, None, host)?;
+                tx.insert_resource(&row).await.map_err(store_err)?;
             }
         }
         tx.commit().await.map_err(store_err)

@@ -13,6 +13,7 @@ use nubo_store::{ResourceRow, Tx};
 
 use super::material::{self, KeyType};
 use super::{check_key_name, name_not_found, CreatedKeyPair, KeyFormat, KeyPair, KeyPairRef};
+use crate::resource::bookkeeping_row;
 use crate::resource::{
     self, get, get_in_tx, list_or_get, new_row, store_err, tags_for, Ec2Service, RequestScope,
     Versioned,
@@ -55,18 +56,14 @@ async fn insert_in_tx(tx: &mut Tx, scope: &RequestScope, pair: &KeyPair) -> Resu
     tx.insert_resource(&new_row(scope, pair)?)
         .await
         .map_err(store_err)?;
-    let now = chrono::Utc::now();
-    let marker = ResourceRow {
-        account_id: scope.account.to_string(),
-        region: scope.region.clone(),
-        kind: NAME_KIND.to_string(),
-        id: marker_id(scope, &pair.name),
-        parent_id: None,
-        generation: 1,
-        body: serde_json::to_string(pair.id.as_str()).map_err(Error::internal)?,
-        created_at: now,
-        updated_at: now,
-    };
+    let marker = bookkeeping_row(
+        scope.account.as_str(),
+        &scope.region,
+        NAME_KIND,
+        marker_id(scope, &pair.name),
+        None,
+        pair.id.as_str(),
+    )?;
     tx.insert_resource(&marker).await.map_err(store_err)
 }
 

@@ -12,7 +12,8 @@ use nubo_store::{ResourceRow, Store, Tx};
 use serde::{Deserialize, Serialize};
 
 use super::{VpcPeeringConnection, LINK_KIND};
-use crate::resource::{decode, encode, not_found, store_err, RequestScope, Resource, Versioned};
+use crate::resource::bookkeeping_row;
+use crate::resource::{decode, not_found, store_err, RequestScope, Resource, Versioned};
 
 /// The body of a link row.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,20 +168,16 @@ pub(crate) async fn visible(
 
 /// The link row that shows connection `c` to its accepter's account.
 pub(crate) fn link_row(c: &VpcPeeringConnection) -> Result<ResourceRow, Error> {
-    let now = chrono::Utc::now();
     let link = Link {
         connection_id: c.id.clone(),
         owner_id: c.requester.owner_id.clone(),
     };
-    Ok(ResourceRow {
-        account_id: c.accepter.owner_id.to_string(),
-        region: c.accepter.region.clone(),
-        kind: LINK_KIND.to_string(),
-        id: link_id(&c.id),
-        parent_id: None,
-        generation: 1,
-        body: encode(&link)?,
-        created_at: now,
-        updated_at: now,
-    })
+    bookkeeping_row(
+        c.accepter.owner_id.as_str(),
+        &c.accepter.region,
+        LINK_KIND,
+        link_id(&c.id),
+        None,
+        &link,
+    )
 }
