@@ -56,6 +56,9 @@ pub struct Agent {
     wake: Arc<Notify>,
     cfg: AgentConfig,
     busy: Mutex<HashSet<String>>,
+    /// When each instance's last step ended: a pass whose read is older
+    /// must not act on it again (it read the state before the step's report).
+    finished: Mutex<std::collections::HashMap<String, Instant>>,
     permits: Arc<Semaphore>,
     last_sweep: Mutex<Option<Instant>>,
 }
@@ -137,6 +140,7 @@ impl Agent {
             permits: Arc::new(Semaphore::new(cfg.parallel.max(1))),
             cfg,
             busy: Mutex::new(HashSet::new()),
+            finished: Mutex::new(Default::default()),
             last_sweep: Mutex::new(None),
         })
     }
@@ -177,6 +181,7 @@ impl Agent {
 
     /// One convergence pass over every instance of this host.
     pub async fn pass(self: &Arc<Self>) -> Result<(), Error> {
+        let read_at = Instant::now();
         let instances = self.ec2.host_instances(&self.cfg.host_id).await?;
         self.table.refresh(&instances);
         let hv = self.hv.clone();
@@ -201,6 +206,11 @@ impl Agent {
                     | nubo_ec2::instance::InstanceState::Stopped
             );
             if idle && !traces.contains(&id) {
+                continue;
+            }
+            if self.finished_after(&id, read_at) {
+                // Its last step ended after this pass read it: the next pass
+                // (which that step's wake-up triggers) sees the new state.
                 continue;
             }
             self.spawn_converge(hi, traces.contains(&id));
@@ -252,10 +262,24 @@ impl Agent {
     }
 
     fn release(&self, id: &str) {
+        {
+            let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+            finished.retain(|_, at| at.elapsed() < Duration::from_secs(60));
+            finished.insert(id.to_string(), Instant::now());
+        }
         self.busy
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
+    }
+
+    /// Whether `id`'s last step ended after `read_at`.
+    fn finished_after(&self, id: &str, read_at: Instant) -> bool {
+        self.finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .is_some_and(|at| *at > read_at)
     }
 
     fn spawn_orphan_removal(self: &Arc<Self>, id: String) {
