@@ -20,7 +20,7 @@ use nubo_ec2::subnet::ops::parse_subnet_id;
 use nubo_protocol::query::Params;
 use nubo_protocol::xml::XmlWriter;
 
-use super::params::{ipv4, refuse_unsupported};
+use super::params::{ipv4, refuse_unsupported, single_change};
 use super::render;
 use crate::call::Call;
 use crate::server::Api;
@@ -536,13 +536,7 @@ fn attribute_change(p: &Params) -> Result<AttributeChange, Error> {
         ],
         "container instances have no kernel, ramdisk or EBS settings",
     )?;
-    match changes.len() {
-        0 => Err(Error::MissingParameter("Attribute".into())),
-        1 => Ok(changes.remove(0)),
-        _ => Err(Error::InvalidParameterCombination(
-            "Fields for multiple attribute types specified: only one attribute can be modified per call.".into(),
-        )),
-    }
+    single_change(changes, "Attribute")
 }
 
 pub async fn modify_instance_attribute(api: &Api, call: &mut Call) -> Result<String, Error> {

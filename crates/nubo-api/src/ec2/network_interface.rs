@@ -15,7 +15,7 @@ use nubo_ec2::subnet::ops::parse_subnet_id;
 use nubo_protocol::query::Params;
 use nubo_protocol::xml::XmlWriter;
 
-use super::params::{ipv4, refuse_unsupported};
+use super::params::{ipv4, refuse_unsupported, single_change};
 use super::render;
 use crate::call::Call;
 use crate::server::Api;
@@ -211,15 +211,10 @@ pub async fn modify_network_interface_attribute(
                 .collect::<Result<_, _>>()?,
         ));
     }
-    let attribute = match attributes.len() {
-        0 => return Err(Error::MissingParameter("Description, SourceDestCheck or SecurityGroupId".into())),
-        1 => attributes.remove(0),
-        _ => {
-            return Err(Error::InvalidParameterCombination(
-                "Fields for multiple attribute types specified: only one attribute can be modified per call.".into(),
-            ))
-        }
-    };
+    let attribute = single_change(
+        attributes,
+        "Description, SourceDestCheck or SecurityGroupId",
+    )?;
     api.ec2
         .modify_network_interface_attribute(&call.scope, &id, attribute)
         .await?;

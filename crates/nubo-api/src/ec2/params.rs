@@ -644,3 +644,15 @@ pub(super) fn refuse_unsupported(p: &Params, params: &[&str], what: &str) -> Res
     }
     Ok(())
 }
+
+/// The one attribute change a `Modify…Attribute` call may carry: none is
+/// `MissingParameter` (naming `expected`), several are refused as EC2 does.
+pub(super) fn single_change<T>(mut changes: Vec<T>, expected: &str) -> Result<T, Error> {
+    match changes.len() {
+        0 => Err(Error::MissingParameter(expected.into())),
+        1 => Ok(changes.remove(0)),
+        _ => Err(Error::InvalidParameterCombination(
+            "Fields for multiple attribute types specified: only one attribute can be modified per call.".into(),
+        )),
+    }
+}
