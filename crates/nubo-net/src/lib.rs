@@ -32,12 +32,14 @@ pub mod error;
 pub mod fake;
 pub mod imds;
 pub mod linux;
+pub mod model;
 pub mod naming;
 pub mod netns;
 pub mod ops;
 pub mod plan;
 
-pub use dataplane::{DataPlane, ReconcileReport};
+pub use dataplane::{DataPlane, NetworkReport, ReconcileReport};
 pub use error::NetError;
+pub use model::NetworkModel;
 pub use naming::NetConfig;
 pub use plan::EniPlug;
