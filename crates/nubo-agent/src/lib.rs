@@ -18,7 +18,9 @@
 
 mod decide;
 mod metadata;
+mod network;
 mod runner;
 
 pub use decide::{decide, Step};
+pub use network::network_model;
 pub use runner::{Agent, AgentConfig};

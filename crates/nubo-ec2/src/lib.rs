@@ -17,6 +17,7 @@ pub mod key_pair;
 pub mod nat_gateway;
 pub mod network_acl;
 pub mod network_interface;
+pub mod network_view;
 pub mod placement;
 pub mod region;
 pub mod resource;
