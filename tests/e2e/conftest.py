@@ -195,6 +195,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _external_networks() -> tuple[str, str]:
+    """(external cidr, public pool) = (198.18.<n>.0/24, 198.19.<n>.0/24) for a random n that
+    no address or route of this host uses yet."""
+    used = " ".join(_run_lines("ip", "-4", "-o", "addr", "show") + _run_lines("ip", "-4", "route"))
+    candidates = list(range(1, 255))
+    secrets.SystemRandom().shuffle(candidates)
+    for n in candidates:
+        if f"198.18.{n}." not in used and f"198.19.{n}." not in used:
+            return f"198.18.{n}.0/24", f"198.19.{n}.0/24"
+    return "198.18.0.0/24", "198.19.0.0/24"
+
+
 def _tail(path: Path, limit: int = 20000) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -284,6 +296,9 @@ class Nubo:
         # and the session can sweep what a failed test left behind.
         self.host_prefix = "t" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
         self.base_images = Path(os.environ.get("NUBO_BASE_IMAGES", DEFAULT_BASE_IMAGES))
+        # The external ("internet") network and the public address pool of this session, inside
+        # 198.18.0.0/15 (benchmarking space, never routed), so concurrent servers never collide.
+        self.external_cidr, self.public_pool = _external_networks()
         self._session = boto3.session.Session(botocore_session=botocore.session.Session())
         self._clients: dict[tuple, Any] = {}
         self._log_file = None
@@ -301,7 +316,8 @@ class Nubo:
     def _base_env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NUBO_")}
         env.setdefault("RUST_BACKTRACE", "1")
-        env.update(NUBO_HOST_PREFIX=self.host_prefix, NUBO_BASE_IMAGES=str(self.base_images))
+        env.update(NUBO_HOST_PREFIX=self.host_prefix, NUBO_BASE_IMAGES=str(self.base_images),
+                   NUBO_EXTERNAL_CIDR=self.external_cidr, NUBO_PUBLIC_POOL=self.public_pool)
         return env
 
     def start(self) -> None:
@@ -647,8 +663,15 @@ def kernel_objects(prefix: str, data_dir: Path) -> dict[str, set[str]]:
     except OSError:
         state_dirs = set()
     processes = {f"{pid}:{path}" for pid, path in _proc_cgroups() if f"/{prefix}/" in path}
+    # The host namespace's policy rules and routes that name one of the prefix's links (the
+    # external bridge's pool routes, anything an operator-mode uplink adds).
+    rules = {line.strip() for line in _run_lines("ip", "-4", "rule", "show")
+             if re.search(rf"\b(iif|oif) {re.escape(prefix)}", line)}
+    routes = {line.strip() for line in _run_lines("ip", "-4", "route", "show", "table", "all")
+              if re.search(rf"\bdev {re.escape(prefix)}", line)}
     return {"netns": netns, "links": links, "cgroups": cgroups, "mounts": mounts, "nft": nft,
-            "state_dirs": state_dirs, "processes": processes}
+            "state_dirs": state_dirs, "processes": processes, "rules": rules,
+            "host_routes": routes}
 
 
 def sweep_kernel_objects(prefix: str, data_dir: Path) -> dict[str, set[str]]:
@@ -684,6 +707,10 @@ def sweep_kernel_objects(prefix: str, data_dir: Path) -> dict[str, set[str]]:
         where, name = link.split("/", 1)
         if where == "host":
             subprocess.run(["ip", "link", "delete", name], capture_output=True)
+    for rule in found["rules"]:
+        priority, _, selector = rule.partition(":")
+        subprocess.run(["ip", "-4", "rule", "del", "priority", priority, *selector.split()],
+                       capture_output=True)
     for table in found["nft"]:
         subprocess.run(["nft", "delete", *table.split()[:1], *table.split()[1:]],
                        capture_output=True)
