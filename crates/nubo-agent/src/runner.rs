@@ -2,6 +2,16 @@
 //! step, execute the steps (a few at a time, each instance at most once at
 //! a time), report, and periodically sweep the network and the hypervisor
 //! for orphans.
+//!
+//! The network pass: every pass reads the whole network
+//! ([`Ec2Service::network_view`]), translates it ([`network_model`]) and,
+//! when the model differs from the one last applied, converges the kernel to
+//! it ([`DataPlane::apply_network`]). Applies are serialized and each reads
+//! the store after the previous one finished, so the last model applied is
+//! never older than one applied before it. A launch applies the model that
+//! includes its instance after plugging it and before starting it, so an
+//! instance never runs unfiltered. A failed apply is logged and retried by
+//! the next pass; it does not stop instance convergence.
 
 use std::collections::{BTreeSet, HashSet};
 use std::net::Ipv4Addr;
@@ -14,11 +24,13 @@ use nubo_ec2::instance::host::{AgentLink, HostInstance, HostRecord, Observation}
 use nubo_ec2::instance::image::ImageJob;
 use nubo_ec2::Ec2Service;
 use nubo_net::imds::Imds;
-use nubo_net::{DataPlane, EniPlug};
+use nubo_net::model::ExternalNet;
+use nubo_net::{DataPlane, EniPlug, NetworkModel};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::decide::{decide, Step};
 use crate::metadata::MetadataTable;
+use crate::network::network_model;
 
 /// A step that takes longer than this is logged (a hung kernel call or a
 /// guest that ignores its shutdown signal shows up here).
@@ -44,6 +56,8 @@ pub struct AgentConfig {
     /// Whether to serve instance metadata in the VPC routers (off only in
     /// tests whose data plane is a fake, with no namespace to listen in).
     pub serve_metadata: bool,
+    /// The host's external network (the bridge public addresses live on).
+    pub external: ExternalNet,
 }
 
 /// The host agent (see the crate docs).
@@ -61,6 +75,10 @@ pub struct Agent {
     finished: Mutex<std::collections::HashMap<String, Instant>>,
     permits: Arc<Semaphore>,
     last_sweep: Mutex<Option<Instant>>,
+    /// Held while a network model is read and applied (one at a time).
+    network_turn: tokio::sync::Mutex<()>,
+    /// The model last applied successfully (`None`: apply at the next pass).
+    network_applied: Mutex<Option<NetworkModel>>,
 }
 
 /// The EC2 service's handle on the agent.
@@ -142,6 +160,8 @@ impl Agent {
             busy: Mutex::new(HashSet::new()),
             finished: Mutex::new(Default::default()),
             last_sweep: Mutex::new(None),
+            network_turn: tokio::sync::Mutex::new(()),
+            network_applied: Mutex::new(None),
         })
     }
 
@@ -179,8 +199,66 @@ impl Agent {
         }
     }
 
+    /// The network model last applied to this host, if the last apply
+    /// succeeded (for tests and diagnostics).
+    pub fn last_network_model(&self) -> Option<NetworkModel> {
+        self.network_applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reads the network from the store and applies it when it differs from
+    /// the model last applied (always, with `force`: after a plug or a
+    /// sweep changed the kernel under it).
+    async fn converge_network(&self, force: bool) -> Result<(), Error> {
+        let _turn = self.network_turn.lock().await;
+        let view = self.ec2.network_view(&self.cfg.host_id).await?;
+        let model = network_model(&view, &self.cfg.external);
+        let unchanged = self
+            .network_applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            == Some(&model);
+        if unchanged && !force {
+            return Ok(());
+        }
+        let net = self.net.clone();
+        let desired = model.clone();
+        let began = Instant::now();
+        let applied = blocking(move || {
+            net.apply_network(&desired)
+                .map_err(|e| internal("applying the network", e))
+        })
+        .await;
+        let mut last = self
+            .network_applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match applied {
+            Ok(report) => {
+                tracing::debug!(
+                    changed = ?report.changed,
+                    removed = ?report.removed,
+                    ms = began.elapsed().as_millis() as u64,
+                    "network applied"
+                );
+                *last = Some(model);
+                Ok(())
+            }
+            Err(e) => {
+                *last = None;
+                Err(e)
+            }
+        }
+    }
+
     /// One convergence pass over every instance of this host.
     pub async fn pass(self: &Arc<Self>) -> Result<(), Error> {
+        if let Err(e) = self.converge_network(false).await {
+            tracing::warn!(error = %detail(&e), "network pass failed");
+        }
         let read_at = Instant::now();
         let instances = self.ec2.host_instances(&self.cfg.host_id).await?;
         self.table.refresh(&instances);
@@ -450,6 +528,14 @@ impl Agent {
                 .serve_vpc(&plug.vpc_id, &self.net.router_netns(&plug.vpc_id))
                 .map_err(|e| internal("metadata service", e))?;
         }
+        // Its routes and filters before its first packet: the model read now
+        // includes the instance (pending or running wants processes). A
+        // failed apply does not fail the launch (it may come from another
+        // VPC): the router's firewall exists from its creation and drops by
+        // default, so the instance runs isolated until a pass succeeds.
+        if let Err(e) = self.converge_network(true).await {
+            tracing::warn!(instance = %spec.instance_id, error = %detail(&e), "network apply before start failed");
+        }
         let hv = self.hv.clone();
         blocking(move || hv.start(&spec).map(drop).map_err(|e| internal("start", e))).await
     }
@@ -517,6 +603,10 @@ impl Agent {
                 .map_err(|e| internal("network reconcile", e))
         })
         .await?;
+        // The reconcile may have removed what the last model put in place.
+        if let Err(e) = self.converge_network(true).await {
+            tracing::warn!(error = %detail(&e), "network pass after the sweep failed");
+        }
         for vpc in vpcs.iter().filter(|_| self.cfg.serve_metadata) {
             self.imds
                 .serve_vpc(vpc, &self.net.router_netns(vpc))

@@ -17,12 +17,16 @@ use nubo_ec2::image::FakeLibrary;
 use nubo_ec2::instance::actions::Action;
 use nubo_ec2::instance::run::RunInstances;
 use nubo_ec2::instance::InstanceState;
+use nubo_ec2::security_group::ops::GroupRef;
+use nubo_ec2::security_group::rule_ops::PermissionInput;
 use nubo_ec2::{Ec2Service, Limits, RegionConfig, RequestScope};
 use nubo_net::fake::FakeNetOps;
-use nubo_net::{DataPlane, NetConfig};
+use nubo_net::model::{SgPeer, L4};
+use nubo_net::{DataPlane, NetConfig, NetworkModel};
 
 struct World {
     ec2: Ec2Service,
+    agent: Arc<Agent>,
     hv: Arc<RecordingHypervisor>,
     net: Arc<FakeNetOps>,
     scope: RequestScope,
@@ -90,19 +94,51 @@ async fn world(tag: &str) -> World {
             parallel: 4,
             sweep_every: Duration::from_millis(200),
             serve_metadata: false,
+            external: external(),
         },
     );
     agent.start().await.expect("agent");
+    let agent = agent.clone();
     let scope = RequestScope::new(AccountId::parse("123456789012").unwrap(), "us-east-1");
     ec2.ensure_default_vpc(&scope).await.expect("default vpc");
     World {
         ec2,
+        agent,
         hv,
         net,
         scope,
         image: images[0].id.clone(),
         _dir: dir,
     }
+}
+
+fn external() -> nubo_net::model::ExternalNet {
+    nubo_net::model::ExternalNet {
+        cidr: "203.0.113.0/24".parse().unwrap(),
+        host_address: "203.0.113.1".parse().unwrap(),
+        public_pools: vec!["198.51.100.0/24".parse().unwrap()],
+        forward_to_uplink: false,
+    }
+}
+
+/// Waits until the network model the agent applied satisfies `want`.
+async fn wait_for_network(
+    w: &World,
+    what: &str,
+    want: impl Fn(&NetworkModel) -> bool,
+) -> NetworkModel {
+    for _ in 0..200 {
+        if let Some(m) = w.agent.last_network_model() {
+            if want(&m) {
+                return m;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "the applied network never {what}: {:?}",
+        w.agent.last_network_model()
+    );
 }
 
 async fn state_of(w: &World, id: &ResourceId) -> InstanceState {
@@ -312,4 +348,70 @@ async fn a_batch_of_twenty_runs_and_terminates() {
     for id in &ids {
         wait_for(&w, id, InstanceState::Terminated).await;
     }
+}
+
+#[tokio::test]
+async fn the_network_model_follows_instances_and_security_groups() {
+    let w = world("network").await;
+    let r = w
+        .ec2
+        .run_instances(&w.scope, &run(&w, 1))
+        .await
+        .expect("run");
+    let view = &r.instances[0];
+    let id = view.instance.id.clone();
+    let vpc = view.instance.vpc_id.to_string();
+    let eni = view.instance.primary_interface_id.to_string();
+    wait_for(&w, &id, InstanceState::Running).await;
+    // Applied before the start: the launch's own apply includes the instance.
+    let m = w.agent.last_network_model().expect("a model was applied");
+    let v = m.vpc(&vpc).expect("the instance's VPC is on the host");
+    let e = v.enis.iter().find(|e| e.id == eni).expect("its ENI");
+    assert_eq!(e.instance_id, id.as_str());
+    assert_eq!(e.addresses[0], view.instance.private_ip);
+    assert!(v.subnet(&e.subnet_id).is_some());
+    let group = e.security_groups[0].clone();
+    let sg = v.security_group(&group).expect("its group");
+    assert!(
+        sg.ingress
+            .iter()
+            .any(|r| r.peer == SgPeer::Group(group.clone())),
+        "the default group's self-reference"
+    );
+    assert_eq!(
+        m.group_members.get(&group),
+        Some(&vec![view.instance.private_ip])
+    );
+    let has_ssh = |m: &NetworkModel| {
+        m.vpc(&vpc)
+            .and_then(|v| v.security_group(&group))
+            .is_some_and(|g| g.ingress.iter().any(|r| r.matches.l4 == L4::Ports(22, 22)))
+    };
+    assert!(!has_ssh(&m));
+
+    w.ec2
+        .authorize_security_group(
+            &w.scope,
+            &GroupRef::Id(ResourceId::from_stored(group.clone())),
+            false,
+            &[PermissionInput {
+                protocol: "tcp".into(),
+                from_port: Some(22),
+                to_port: Some(22),
+                cidrs: vec![("0.0.0.0/0".into(), None)],
+                groups: vec![],
+            }],
+            &[],
+        )
+        .await
+        .expect("authorize");
+    w.ec2.network_changed();
+    wait_for_network(&w, "got the SSH rule", has_ssh).await;
+
+    w.ec2
+        .change_instances(&w.scope, std::slice::from_ref(&id), Action::Terminate)
+        .await
+        .expect("terminate");
+    wait_for(&w, &id, InstanceState::Terminated).await;
+    wait_for_network(&w, "dropped the VPC", |m| m.vpc(&vpc).is_none()).await;
 }

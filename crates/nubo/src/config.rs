@@ -1,5 +1,14 @@
 //! Configuration from a TOML file, environment variables and flags, in
 //! increasing order of precedence, with Nubo's defaults underneath.
+//!
+//! The external network (`[network]`): `public_pool` / `NUBO_PUBLIC_POOL`
+//! (comma-separated CIDRs; default `198.51.100.0/24`), where public IPs and
+//! Elastic IPs come from; `external_cidr` / `NUBO_EXTERNAL_CIDR` (default
+//! `203.0.113.0/24`), the host bridge's own network, the host taking its
+//! first usable address; `external_forward` / `NUBO_EXTERNAL_FORWARD`
+//! (default false), whether the host forwards and masquerades public
+//! traffic to its real uplink. The pool and the external network must not
+//! overlap.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +16,7 @@ use anyhow::Context;
 use nubo_core::Ipv4Cidr;
 use nubo_ec2::{Limits, RegionConfig};
 use nubo_iam::accounts::FixedIdentity;
+use nubo_net::model::ExternalNet;
 use serde::Deserialize;
 
 /// Flags shared by every subcommand.
@@ -79,7 +89,14 @@ struct LimitsConfig {
 struct NetworkConfig {
     /// The public IPv4 ranges Elastic IPs come from, shared by all accounts.
     public_pool: Option<Vec<String>>,
+    /// The host bridge's network (the "internet" public addresses live on).
+    external_cidr: Option<String>,
+    /// Whether public traffic may leave by the host's real uplink.
+    external_forward: Option<bool>,
 }
+
+/// The default external network: TEST-NET-3 (RFC 5737), never routed.
+pub const DEFAULT_EXTERNAL_CIDR: &str = "203.0.113.0/24";
 
 /// The resolved configuration.
 #[derive(Debug, Clone)]
@@ -99,6 +116,9 @@ pub struct Config {
     /// `[images] base_dir` / `NUBO_BASE_IMAGES`: the base images registered
     /// at start (default `/var/lib/nubo/base-images`; missing = none).
     pub base_images_dir: PathBuf,
+    /// The host's external network (see the module docs); its pools are
+    /// `limits.public_pool`.
+    pub external: ExternalNet,
 }
 
 impl Config {
@@ -153,9 +173,21 @@ impl Config {
         if let Some(n) = limits_file.elastic_ips_per_region {
             limits.elastic_ips_per_region = n;
         }
-        if let Some(pool) = file.network.and_then(|n| n.public_pool) {
+        let network = file.network.unwrap_or_default();
+        let pool = env("NUBO_PUBLIC_POOL")
+            .map(|v| v.split(',').map(|c| c.trim().to_string()).collect())
+            .or(network.public_pool);
+        if let Some(pool) = pool {
             limits.public_pool = parse_public_pool(&pool)?;
         }
+        let external_forward = match env("NUBO_EXTERNAL_FORWARD") {
+            Some(v) => parse_bool("NUBO_EXTERNAL_FORWARD", &v)?,
+            None => network.external_forward.unwrap_or(false),
+        };
+        let external_cidr = env("NUBO_EXTERNAL_CIDR")
+            .or(network.external_cidr)
+            .unwrap_or_else(|| DEFAULT_EXTERNAL_CIDR.into());
+        let external = external_net(&external_cidr, &limits.public_pool, external_forward)?;
         let default_vpc = match env("NUBO_DEFAULT_VPC") {
             Some(v) => parse_bool("NUBO_DEFAULT_VPC", &v)?,
             None => file.ec2.and_then(|e| e.default_vpc).unwrap_or(true),
@@ -165,6 +197,7 @@ impl Config {
             .or(file.images.and_then(|i| i.base_dir))
             .unwrap_or_else(|| PathBuf::from("/var/lib/nubo/base-images"));
         Ok(Config {
+            external,
             default_vpc,
             base_images_dir,
             master_key_file: file
@@ -226,6 +259,33 @@ fn parse_public_pool(blocks: &[String]) -> anyhow::Result<Vec<Ipv4Cidr>> {
     Ok(pool)
 }
 
+/// The external network from its CIDR text and the public pool: the host
+/// has the first usable address; the pool must lie outside it (the host
+/// routes the pool onto the bridge, the bridge network is on-link).
+fn external_net(cidr: &str, pool: &[Ipv4Cidr], forward: bool) -> anyhow::Result<ExternalNet> {
+    let net: Ipv4Cidr = cidr.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "invalid external network (NUBO_EXTERNAL_CIDR / [network] external_cidr) {cidr}: {e}"
+        )
+    })?;
+    if net.prefix() > 29 {
+        anyhow::bail!(
+            "the external network {net} is too small: it needs the host and the machines attached to it (/29 or larger)"
+        );
+    }
+    if let Some(p) = pool.iter().find(|p| p.overlaps(&net)) {
+        anyhow::bail!(
+            "the public pool {p} overlaps the external network {net}: they must be disjoint"
+        );
+    }
+    Ok(ExternalNet {
+        cidr: net,
+        host_address: std::net::Ipv4Addr::from(u32::from(net.network()) + 1),
+        public_pools: pool.to_vec(),
+        forward_to_uplink: forward,
+    })
+}
+
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
     if p.is_absolute() {
         Ok(p.to_path_buf())
@@ -251,6 +311,35 @@ mod tests {
             toml::from_str("[network]\npublic_pool = [\"198.51.100.0/24\"]\n").unwrap();
         assert!(file.network.is_some());
         assert!(toml::from_str::<FileConfig>("[network]\npool = []\n").is_err());
+    }
+
+    #[test]
+    fn external_network_is_checked_against_the_pool() {
+        let pool = parse_public_pool(&["198.51.100.0/24".into()]).unwrap();
+        let ext = external_net(DEFAULT_EXTERNAL_CIDR, &pool, false).unwrap();
+        assert_eq!(
+            ext.host_address,
+            "203.0.113.1".parse::<std::net::Ipv4Addr>().unwrap()
+        );
+        assert_eq!(ext.cidr.to_string(), "203.0.113.0/24");
+        assert_eq!(ext.public_pools, pool);
+        assert!(!ext.forward_to_uplink);
+        let overlap = external_net("198.51.100.128/25", &pool, false).unwrap_err();
+        assert!(overlap.to_string().contains("overlaps"), "{overlap}");
+        assert!(external_net("203.0.113.0/30", &pool, false).is_err());
+        assert!(external_net("banana", &pool, false).is_err());
+        assert!(
+            external_net("198.18.7.0/24", &pool, true)
+                .unwrap()
+                .forward_to_uplink
+        );
+        let file: FileConfig = toml::from_str(
+            "[network]\nexternal_cidr = \"198.18.0.0/24\"\nexternal_forward = true\n",
+        )
+        .unwrap();
+        let network = file.network.unwrap();
+        assert_eq!(network.external_cidr.as_deref(), Some("198.18.0.0/24"));
+        assert_eq!(network.external_forward, Some(true));
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! (advertised capacity, default the machine's), `NUBO_CPU_OVERCOMMIT` /
 //! `NUBO_MEMORY_OVERCOMMIT` (placement ratios, default 16 and 2: containers
 //! reserve nothing, their limits are caps), `NUBO_STOP_GRACE_SECONDS`
-//! (graceful shutdown before a stop kills, default 10).
+//! (graceful shutdown before a stop kills, default 10). The external network
+//! the data plane builds (bridge, public pools) comes from the configuration
+//! (`NUBO_EXTERNAL_CIDR`, `NUBO_PUBLIC_POOL`, `NUBO_EXTERNAL_FORWARD`, see
+//! [`crate::config`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -97,6 +100,7 @@ pub async fn start_agent(config: &Config, ec2: &Ec2Service) -> anyhow::Result<()
             parallel: 4,
             sweep_every: Duration::from_secs(30),
             serve_metadata: true,
+            external: config.external.clone(),
         },
     );
     agent

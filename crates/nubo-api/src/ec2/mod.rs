@@ -192,6 +192,10 @@ pub async fn handle(api: &Api, call: &mut Call, action: Ec2Action) -> Result<Str
     // The account's default VPC exists from its first EC2 call in a region.
     api.ec2.ensure_default_vpc(&call.scope).await?;
     let result = run(api, call, action).await;
+    if result.is_ok() && action.is_mutating() && !call.scope.dry_run {
+        // Routes, groups, ACLs, addresses: the host applies them now.
+        api.ec2.network_changed();
+    }
     // A dry run validates exactly as a real call does: mutating operations
     // roll back at their commit point and answer `DryRunOperation` themselves;
     // a read that would have succeeded is answered the same way here.
