@@ -529,7 +529,7 @@ impl Agent {
                 .map_err(|e| internal("metadata service", e))?;
         }
         // Its routes and filters before its first packet: the model read now
-        // includes the instance (pending or running wants processes). A
+        // includes the instance (a pending instance is in it). A
         // failed apply does not fail the launch (it may come from another
         // VPC): the router's firewall exists from its creation and drops by
         // default, so the instance runs isolated until a pass succeeds.

@@ -23,7 +23,7 @@ use nubo_core::{Error, Ipv4Cidr, ResourceId, ResourceKind};
 use nubo_store::ResourceRow;
 use serde::de::DeserializeOwned;
 
-use crate::instance::Instance;
+use crate::instance::{Instance, InstanceState};
 use crate::internet_gateway::InternetGateway;
 use crate::nat_gateway::NatGateway;
 use crate::network_acl::NetworkAcl;
@@ -58,12 +58,26 @@ pub struct NetworkView {
     pub transit_gateways: Vec<TransitGateway>,
     pub tgw_attachments: Vec<TransitGatewayAttachment>,
     pub tgw_route_tables: Vec<TransitGatewayRouteTable>,
-    /// This host's instances whose processes must run (pending, running).
+    /// This host's instances whose processes may run: pending, running, and
+    /// stopping or shutting down (their filters stay until the agent has
+    /// halted them; then they are stopped or terminated).
     pub instances: Vec<Instance>,
 }
 
 fn decode_all<T: DeserializeOwned>(rows: Vec<ResourceRow>) -> Result<Vec<T>, Error> {
     rows.iter().map(|r| decode(r).map(|v| v.value)).collect()
+}
+
+/// Whether an instance's processes may be running (see
+/// [`NetworkView::instances`]).
+pub fn may_run(state: InstanceState) -> bool {
+    match state {
+        InstanceState::Pending
+        | InstanceState::Running
+        | InstanceState::Stopping
+        | InstanceState::ShuttingDown => true,
+        InstanceState::Stopped | InstanceState::Terminated => false,
+    }
 }
 
 impl NetworkView {
@@ -120,8 +134,8 @@ impl Ec2Service {
     }
 
     /// Everything the data plane of host `host_id` needs (see the module
-    /// docs): the network of every account, and this host's instances that
-    /// want processes.
+    /// docs): the network of every account, and this host's instances whose
+    /// processes may run.
     pub async fn network_view(&self, host_id: &str) -> Result<NetworkView, Error> {
         use ResourceKind as K;
         let (vpcs, subnets, route_tables, network_acls, security_groups, interfaces) = tokio::try_join!(
@@ -145,7 +159,7 @@ impl Ec2Service {
         )?;
         let instances = instances
             .into_iter()
-            .filter(|i| i.host_id == host_id && i.state.wants_processes())
+            .filter(|i| i.host_id == host_id && may_run(i.state))
             .collect();
         Ok(NetworkView {
             vpcs,

@@ -6,7 +6,8 @@
 //! changed.
 //!
 //! What is on this host: the VPCs of the primary interfaces of this host's
-//! instances that want processes, and of every available NAT gateway (the
+//! instances whose processes may run (pending, running, stopping, shutting
+//! down: filtered until halted), and of every available NAT gateway (the
 //! all-in-one host runs every NAT gateway). Only primary interfaces are
 //! plugged by the agent, so only they are in the model.
 //!
@@ -21,7 +22,7 @@ mod matches;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use nubo_ec2::nat_gateway::{ConnectivityType, NatGatewayState};
@@ -80,16 +81,15 @@ pub fn network_model(view: &NetworkView, external: &ExternalNet) -> NetworkModel
 }
 
 /// (VPC, interface) of the primary interface of every instance of this host
-/// that wants processes, by interface ID.
+/// whose processes may run, by interface ID.
 fn instance_enis(view: &NetworkView) -> Vec<(String, EniNet)> {
+    let by_id: HashMap<&str, &NetworkInterface> =
+        view.interfaces.iter().map(|e| (e.id.as_str(), e)).collect();
     let mut out: Vec<(String, EniNet)> = view
         .instances
         .iter()
         .filter_map(|i| {
-            let eni = view
-                .interfaces
-                .iter()
-                .find(|e| e.id == i.primary_interface_id)?;
+            let eni = *by_id.get(i.primary_interface_id.as_str())?;
             let primary = eni.primary_ip()?;
             let mut public: Vec<(Ipv4Addr, Ipv4Addr)> = eni
                 .private_ips

@@ -20,6 +20,7 @@ mod key_pair;
 mod nat_gateway;
 mod network_acl;
 mod network_interface;
+mod network_view;
 mod route_table;
 mod security_group;
 mod subnet;
@@ -37,6 +38,7 @@ use nubo_ec2::{Ec2Service, Limits, RegionConfig, RequestScope};
 use nubo_store::{AccountRow, Store};
 
 harness::suite!(
+    network_view::the_view_holds_every_account_and_this_hosts_live_instances,
     instances::run_is_all_or_nothing_at_min_count,
     instances::public_pool_exhaustion_leaves_nothing_behind,
     instances::client_token_returns_the_same_reservation,
