@@ -330,12 +330,25 @@ class Lab:
         self._undo: list[tuple[str, Callable[[], Any]]] = []
         self.baseline = nubo.kernel_objects()
         self.listeners: list[Listener] = []
+        self.groups: list[str] = []
 
     def later(self, what: str, fn: Callable[[], Any]) -> None:
         self._undo.append((what, fn))
 
     def teardown(self) -> list[str]:
         errors = []
+        # Rules referencing other groups keep those from being deleted (as on AWS).
+        for gid in self.groups:
+            try:
+                [g] = self.ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"]
+                if g["IpPermissions"]:
+                    self.ec2.revoke_security_group_ingress(GroupId=gid,
+                                                           IpPermissions=g["IpPermissions"])
+                if g["IpPermissionsEgress"]:
+                    self.ec2.revoke_security_group_egress(
+                        GroupId=gid, IpPermissions=g["IpPermissionsEgress"])
+            except ClientError as exc:
+                errors.append(f"revoke the rules of {gid}: {exc}")
         for what, fn in reversed(self._undo):
             try:
                 fn()
@@ -410,6 +423,7 @@ class Lab:
         gid = self.ec2.create_security_group(VpcId=vpc_id, GroupName=unique("grp"),
                                              Description="e2e data plane")["GroupId"]
         self.later(f"delete {gid}", lambda: self.ec2.delete_security_group(GroupId=gid))
+        self.groups.append(gid)
         if ingress:
             self.ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=list(ingress))
         if egress is not None:
