@@ -77,8 +77,9 @@ pub struct Agent {
     last_sweep: Mutex<Option<Instant>>,
     /// Held while a network model is read and applied (one at a time).
     network_turn: tokio::sync::Mutex<()>,
-    /// The model last applied successfully (`None`: apply at the next pass).
-    network_applied: Mutex<Option<NetworkModel>>,
+    /// The model last applied successfully and when that apply began
+    /// (`None`: apply at the next pass).
+    network_applied: Mutex<Option<(NetworkModel, Instant)>>,
 }
 
 /// The EC2 service's handle on the agent.
@@ -205,23 +206,27 @@ impl Agent {
         self.network_applied
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .as_ref()
+            .map(|(model, _)| model.clone())
     }
 
-    /// Reads the network from the store and applies it when it differs from
-    /// the model last applied (always, with `force`: after a plug or a
-    /// sweep changed the kernel under it).
-    async fn converge_network(&self, force: bool) -> Result<(), Error> {
+    /// Reads the network from the store and applies it unless the same
+    /// model was applied already — by an apply that began after
+    /// `kernel_changed`, when given (a plug or a sweep changed the kernel
+    /// under the last model). Concurrent launches thus share one apply.
+    async fn converge_network(&self, kernel_changed: Option<Instant>) -> Result<(), Error> {
         let _turn = self.network_turn.lock().await;
         let view = self.ec2.network_view(&self.cfg.host_id).await?;
         let model = network_model(&view, &self.cfg.external);
-        let unchanged = self
+        let current = self
             .network_applied
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
-            == Some(&model);
-        if unchanged && !force {
+            .is_some_and(|(last, at)| {
+                *last == model && kernel_changed.is_none_or(|changed| *at > changed)
+            });
+        if current {
             return Ok(());
         }
         let net = self.net.clone();
@@ -244,7 +249,7 @@ impl Agent {
                     ms = began.elapsed().as_millis() as u64,
                     "network applied"
                 );
-                *last = Some(model);
+                *last = Some((model, began));
                 Ok(())
             }
             Err(e) => {
@@ -256,7 +261,7 @@ impl Agent {
 
     /// One convergence pass over every instance of this host.
     pub async fn pass(self: &Arc<Self>) -> Result<(), Error> {
-        if let Err(e) = self.converge_network(false).await {
+        if let Err(e) = self.converge_network(None).await {
             tracing::warn!(error = %detail(&e), "network pass failed");
         }
         let read_at = Instant::now();
@@ -523,6 +528,7 @@ impl Agent {
             net.plug(&p).map_err(|e| internal("plug", e))
         })
         .await?;
+        let plugged = Instant::now();
         if self.cfg.serve_metadata {
             self.imds
                 .serve_vpc(&plug.vpc_id, &self.net.router_netns(&plug.vpc_id))
@@ -533,7 +539,7 @@ impl Agent {
         // failed apply does not fail the launch (it may come from another
         // VPC): the router's firewall exists from its creation and drops by
         // default, so the instance runs isolated until a pass succeeds.
-        if let Err(e) = self.converge_network(true).await {
+        if let Err(e) = self.converge_network(Some(plugged)).await {
             tracing::warn!(instance = %spec.instance_id, error = %detail(&e), "network apply before start failed");
         }
         let hv = self.hv.clone();
@@ -604,7 +610,7 @@ impl Agent {
         })
         .await?;
         // The reconcile may have removed what the last model put in place.
-        if let Err(e) = self.converge_network(true).await {
+        if let Err(e) = self.converge_network(Some(Instant::now())).await {
             tracing::warn!(error = %detail(&e), "network pass after the sweep failed");
         }
         for vpc in vpcs.iter().filter(|_| self.cfg.serve_metadata) {
