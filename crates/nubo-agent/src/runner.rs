@@ -216,6 +216,7 @@ impl Agent {
     /// under the last model). Concurrent launches thus share one apply.
     async fn converge_network(&self, kernel_changed: Option<Instant>) -> Result<(), Error> {
         let _turn = self.network_turn.lock().await;
+        let read_began = Instant::now();
         let view = self.ec2.network_view(&self.cfg.host_id).await?;
         let model = network_model(&view, &self.cfg.external);
         let current = self
@@ -243,10 +244,14 @@ impl Agent {
             .unwrap_or_else(|e| e.into_inner());
         match applied {
             Ok(report) => {
-                tracing::debug!(
+                // The bench reads `elapsed_ms` of the first apply after a
+                // restart (the full resync).
+                tracing::info!(
+                    elapsed_ms = began.elapsed().as_secs_f64() * 1000.0,
+                    read_ms = (began - read_began).as_secs_f64() * 1000.0,
                     changed = ?report.changed,
+                    unchanged = report.unchanged,
                     removed = ?report.removed,
-                    ms = began.elapsed().as_millis() as u64,
                     "network applied"
                 );
                 *last = Some((model, began));
