@@ -11,17 +11,25 @@ use std::time::Duration;
 use nubo_agent::{Agent, AgentConfig};
 use nubo_compute::fake::{Call, RecordingHypervisor};
 use nubo_compute::ExitKind;
+use nubo_core::filter::Filter;
 use nubo_core::filter::Page;
 use nubo_core::{AccountId, ResourceId};
+use nubo_ec2::elastic_ip::AllocateAddress;
 use nubo_ec2::image::FakeLibrary;
 use nubo_ec2::instance::actions::Action;
 use nubo_ec2::instance::run::RunInstances;
 use nubo_ec2::instance::InstanceState;
+use nubo_ec2::nat_gateway::ops::CreateNatGateway;
+use nubo_ec2::nat_gateway::ConnectivityType;
+use nubo_ec2::route_table::RouteTarget;
 use nubo_ec2::security_group::ops::GroupRef;
 use nubo_ec2::security_group::rule_ops::PermissionInput;
+use nubo_ec2::subnet::ops::CreateSubnet;
+use nubo_ec2::vpc::ops::CreateVpc;
+use nubo_ec2::vpc_peering::ops::CreateVpcPeeringConnection;
 use nubo_ec2::{Ec2Service, Limits, RegionConfig, RequestScope};
 use nubo_net::fake::FakeNetOps;
-use nubo_net::model::{SgPeer, L4};
+use nubo_net::model::{RouteTargetNet, SgPeer, L4};
 use nubo_net::{DataPlane, NetConfig, NetworkModel};
 
 struct World {
@@ -414,4 +422,184 @@ async fn the_network_model_follows_instances_and_security_groups() {
         .expect("terminate");
     wait_for(&w, &id, InstanceState::Terminated).await;
     wait_for_network(&w, "dropped the VPC", |m| m.vpc(&vpc).is_none()).await;
+}
+
+#[tokio::test]
+async fn the_model_carries_gateways_addresses_peerings_and_routes_from_the_store() {
+    let w = world("gateways").await;
+    // An instance in the default VPC (public subnet: a launch-time public IP).
+    let r = w.ec2.run_instances(&w.scope, &run(&w, 1)).await.unwrap();
+    let one = r.instances[0].instance.clone();
+    let public = one.public_ip.expect("default subnets map a public IP");
+    wait_for(&w, &one.id, InstanceState::Running).await;
+    let eip = w
+        .ec2
+        .allocate_public_address(&w.scope, &AllocateAddress::default())
+        .await
+        .unwrap();
+    let nat = w
+        .ec2
+        .create_nat_gateway(
+            &w.scope,
+            &CreateNatGateway {
+                subnet_id: one.subnet_id.clone(),
+                allocation_id: Some(eip.id.clone()),
+                connectivity_type: ConnectivityType::Public,
+                private_ip: None,
+                client_token: None,
+                tag_specifications: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    // A second VPC with an instance, peered with the default one.
+    let vpc2 = w
+        .ec2
+        .create_vpc(
+            &w.scope,
+            CreateVpc {
+                cidr_block: "10.9.0.0/16".into(),
+                instance_tenancy: None,
+                amazon_provided_ipv6: false,
+                tag_specifications: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let subnet2 = w
+        .ec2
+        .create_subnet(
+            &w.scope,
+            CreateSubnet {
+                vpc_id: vpc2.id.clone(),
+                cidr_block: "10.9.1.0/24".into(),
+                availability_zone: Some("us-east-1a".into()),
+                availability_zone_id: None,
+                tag_specifications: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let mut input = run(&w, 1);
+    input.subnet_id = Some(subnet2.id.clone());
+    let two = w
+        .ec2
+        .run_instances(&w.scope, &input)
+        .await
+        .unwrap()
+        .instances[0]
+        .instance
+        .clone();
+    wait_for(&w, &two.id, InstanceState::Running).await;
+    let pcx = w
+        .ec2
+        .create_vpc_peering_connection(
+            &w.scope,
+            CreateVpcPeeringConnection {
+                vpc_id: vpc2.id.clone(),
+                peer_vpc_id: one.vpc_id.clone(),
+                peer_owner_id: None,
+                peer_region: None,
+                tag_specifications: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    w.ec2
+        .accept_vpc_peering_connection(&w.scope, &pcx.id)
+        .await
+        .unwrap();
+    let (tables, _) = w
+        .ec2
+        .describe_route_tables(
+            &w.scope,
+            &[],
+            &[Filter {
+                name: "vpc-id".into(),
+                values: vec![vpc2.id.to_string()],
+            }],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    let main2 = tables[0].id.clone();
+    for (dest, target) in [
+        (
+            "172.31.0.0/16",
+            RouteTarget::VpcPeeringConnection(pcx.id.clone()),
+        ),
+        ("10.200.0.0/16", RouteTarget::Instance(two.id.clone())),
+    ] {
+        w.ec2
+            .create_route(&w.scope, &main2, dest.parse().unwrap(), &target)
+            .await
+            .unwrap();
+    }
+    w.ec2.network_changed();
+
+    let m = wait_for_network(&w, "got the peering routes", |m| {
+        m.vpc(vpc2.id.as_str())
+            .and_then(|v| v.route_table(main2.as_str()))
+            .is_some_and(|t| t.routes.len() == 3)
+    })
+    .await;
+    let v1 = m.vpc(one.vpc_id.as_str()).unwrap();
+    let igw = v1.internet_gateway.clone().expect("the default VPC's IGW");
+    let subnet1 = v1.subnet(one.subnet_id.as_str()).unwrap();
+    let main1 = v1.route_table(&subnet1.route_table).unwrap();
+    assert!(main1
+        .routes
+        .iter()
+        .any(|r| r.destination.to_string() == "0.0.0.0/0"
+            && r.target == RouteTargetNet::InternetGateway(igw.clone())));
+    let eni1 = v1
+        .enis
+        .iter()
+        .find(|e| e.instance_id == one.id.as_str())
+        .unwrap();
+    assert_eq!(eni1.public, vec![(one.private_ip, public)]);
+    let n = &v1.nat_gateways[0];
+    assert_eq!(n.id, nat.id.as_str());
+    assert_eq!(n.public_address, Some(eip.public_ip));
+    assert_eq!(n.subnet_id, one.subnet_id.as_str());
+    assert!(subnet1.cidr.contains_addr(n.private_address));
+    assert!(!n.mac.is_empty());
+    assert_eq!(m.peerings.len(), 1);
+    assert_eq!(m.peerings[0].id, pcx.id.as_str());
+    assert_eq!(m.peerings[0].requester.vpc_id, vpc2.id.as_str());
+    let v2 = m.vpc(vpc2.id.as_str()).unwrap();
+    let routes: Vec<(String, RouteTargetNet)> = v2
+        .route_table(main2.as_str())
+        .unwrap()
+        .routes
+        .iter()
+        .map(|r| (r.destination.to_string(), r.target.clone()))
+        .collect();
+    assert_eq!(
+        routes,
+        vec![
+            ("10.9.0.0/16".into(), RouteTargetNet::Local),
+            (
+                "172.31.0.0/16".into(),
+                RouteTargetNet::Peering(pcx.id.to_string())
+            ),
+            (
+                "10.200.0.0/16".into(),
+                RouteTargetNet::Eni(two.primary_interface_id.to_string())
+            ),
+        ]
+    );
+
+    // Deleting the peering blackholes its route at once.
+    w.ec2
+        .delete_vpc_peering_connection(&w.scope, &pcx.id)
+        .await
+        .unwrap();
+    w.ec2.network_changed();
+    let m = wait_for_network(&w, "dropped the peering", |m| m.peerings.is_empty()).await;
+    let v2 = m.vpc(vpc2.id.as_str()).unwrap();
+    assert_eq!(
+        v2.route_table(main2.as_str()).unwrap().routes[1].target,
+        RouteTargetNet::Blackhole
+    );
 }
