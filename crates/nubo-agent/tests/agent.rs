@@ -14,10 +14,12 @@ use nubo_compute::ExitKind;
 use nubo_core::filter::Filter;
 use nubo_core::filter::Page;
 use nubo_core::{AccountId, ResourceId};
+use nubo_ec2::elastic_ip::association::{AssociateAddress, AssociationTarget};
 use nubo_ec2::elastic_ip::AllocateAddress;
 use nubo_ec2::image::FakeLibrary;
 use nubo_ec2::instance::actions::Action;
 use nubo_ec2::instance::run::RunInstances;
+use nubo_ec2::instance::Instance;
 use nubo_ec2::instance::InstanceState;
 use nubo_ec2::nat_gateway::ops::CreateNatGateway;
 use nubo_ec2::nat_gateway::ConnectivityType;
@@ -25,7 +27,10 @@ use nubo_ec2::route_table::RouteTarget;
 use nubo_ec2::security_group::ops::GroupRef;
 use nubo_ec2::security_group::rule_ops::PermissionInput;
 use nubo_ec2::subnet::ops::CreateSubnet;
+use nubo_ec2::transit_gateway::attachment::CreateVpcAttachment;
+use nubo_ec2::transit_gateway::gateway::{CreateTransitGateway, TransitGatewayRequestOptions};
 use nubo_ec2::vpc::ops::CreateVpc;
+use nubo_ec2::vpc::Vpc;
 use nubo_ec2::vpc_peering::ops::CreateVpcPeeringConnection;
 use nubo_ec2::{Ec2Service, Limits, RegionConfig, RequestScope};
 use nubo_net::fake::FakeNetOps;
@@ -424,6 +429,67 @@ async fn the_network_model_follows_instances_and_security_groups() {
     wait_for_network(&w, "dropped the VPC", |m| m.vpc(&vpc).is_none()).await;
 }
 
+/// A new VPC `cidr` with one subnet and a running instance in it.
+async fn vpc_with_instance(w: &World, cidr: &str, subnet: &str) -> (Vpc, Instance) {
+    let vpc = w
+        .ec2
+        .create_vpc(
+            &w.scope,
+            CreateVpc {
+                cidr_block: cidr.into(),
+                instance_tenancy: None,
+                amazon_provided_ipv6: false,
+                tag_specifications: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let subnet = w
+        .ec2
+        .create_subnet(
+            &w.scope,
+            CreateSubnet {
+                vpc_id: vpc.id.clone(),
+                cidr_block: subnet.into(),
+                availability_zone: Some("us-east-1a".into()),
+                availability_zone_id: None,
+                tag_specifications: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let mut input = run(w, 1);
+    input.subnet_id = Some(subnet.id.clone());
+    let instance = w
+        .ec2
+        .run_instances(&w.scope, &input)
+        .await
+        .unwrap()
+        .instances[0]
+        .instance
+        .clone();
+    wait_for(w, &instance.id, InstanceState::Running).await;
+    (vpc, instance)
+}
+
+/// The main route table of `vpc`.
+async fn main_table(w: &World, vpc: &ResourceId) -> ResourceId {
+    let (tables, _) = w
+        .ec2
+        .describe_route_tables(
+            &w.scope,
+            &[],
+            &[Filter {
+                name: "vpc-id".into(),
+                values: vec![vpc.to_string()],
+            }],
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    tables.into_iter().find(|t| t.is_main()).unwrap().id
+}
+
 #[tokio::test]
 async fn the_model_carries_gateways_addresses_peerings_and_routes_from_the_store() {
     let w = world("gateways").await;
@@ -453,44 +519,7 @@ async fn the_model_carries_gateways_addresses_peerings_and_routes_from_the_store
         .await
         .unwrap();
     // A second VPC with an instance, peered with the default one.
-    let vpc2 = w
-        .ec2
-        .create_vpc(
-            &w.scope,
-            CreateVpc {
-                cidr_block: "10.9.0.0/16".into(),
-                instance_tenancy: None,
-                amazon_provided_ipv6: false,
-                tag_specifications: vec![],
-            },
-        )
-        .await
-        .unwrap();
-    let subnet2 = w
-        .ec2
-        .create_subnet(
-            &w.scope,
-            CreateSubnet {
-                vpc_id: vpc2.id.clone(),
-                cidr_block: "10.9.1.0/24".into(),
-                availability_zone: Some("us-east-1a".into()),
-                availability_zone_id: None,
-                tag_specifications: vec![],
-            },
-        )
-        .await
-        .unwrap();
-    let mut input = run(&w, 1);
-    input.subnet_id = Some(subnet2.id.clone());
-    let two = w
-        .ec2
-        .run_instances(&w.scope, &input)
-        .await
-        .unwrap()
-        .instances[0]
-        .instance
-        .clone();
-    wait_for(&w, &two.id, InstanceState::Running).await;
+    let (vpc2, two) = vpc_with_instance(&w, "10.9.0.0/16", "10.9.1.0/24").await;
     let pcx = w
         .ec2
         .create_vpc_peering_connection(
@@ -509,20 +538,7 @@ async fn the_model_carries_gateways_addresses_peerings_and_routes_from_the_store
         .accept_vpc_peering_connection(&w.scope, &pcx.id)
         .await
         .unwrap();
-    let (tables, _) = w
-        .ec2
-        .describe_route_tables(
-            &w.scope,
-            &[],
-            &[Filter {
-                name: "vpc-id".into(),
-                values: vec![vpc2.id.to_string()],
-            }],
-            &Page::default(),
-        )
-        .await
-        .unwrap();
-    let main2 = tables[0].id.clone();
+    let main2 = main_table(&w, &vpc2.id).await;
     for (dest, target) in [
         (
             "172.31.0.0/16",
@@ -602,4 +618,128 @@ async fn the_model_carries_gateways_addresses_peerings_and_routes_from_the_store
         v2.route_table(main2.as_str()).unwrap().routes[1].target,
         RouteTargetNet::Blackhole
     );
+}
+
+#[tokio::test]
+async fn the_model_carries_transit_gateways_and_elastic_ips_from_the_store() {
+    let w = world("transit").await;
+    let (vpc1, one) = vpc_with_instance(&w, "10.1.0.0/16", "10.1.1.0/24").await;
+    let (vpc2, two) = vpc_with_instance(&w, "10.2.0.0/16", "10.2.1.0/24").await;
+    let tgw = w
+        .ec2
+        .create_transit_gateway(
+            &w.scope,
+            CreateTransitGateway {
+                description: None,
+                options: TransitGatewayRequestOptions::default(),
+                tag_specifications: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let mut attachments = Vec::new();
+    for (vpc, instance) in [(&vpc1, &one), (&vpc2, &two)] {
+        let a = w
+            .ec2
+            .create_transit_gateway_vpc_attachment(
+                &w.scope,
+                CreateVpcAttachment {
+                    transit_gateway_id: tgw.id.clone(),
+                    vpc_id: vpc.id.clone(),
+                    subnet_ids: vec![instance.subnet_id.clone()],
+                    options: Default::default(),
+                    tag_specifications: vec![],
+                },
+            )
+            .await
+            .unwrap();
+        attachments.push(a.id.to_string());
+    }
+    let main1 = main_table(&w, &vpc1.id).await;
+    w.ec2
+        .create_route(
+            &w.scope,
+            &main1,
+            "10.2.0.0/16".parse().unwrap(),
+            &RouteTarget::TransitGateway(tgw.id.clone()),
+        )
+        .await
+        .unwrap();
+    let igw = w.ec2.create_internet_gateway(&w.scope, &[]).await.unwrap();
+    w.ec2
+        .attach_internet_gateway(&w.scope, &igw.id, &vpc2.id)
+        .await
+        .unwrap();
+    let eip = w
+        .ec2
+        .allocate_public_address(&w.scope, &AllocateAddress::default())
+        .await
+        .unwrap();
+    w.ec2
+        .associate_address(
+            &w.scope,
+            &AssociateAddress {
+                allocation_id: eip.id.clone(),
+                target: AssociationTarget::Instance(two.id.clone()),
+                private_ip: None,
+                allow_reassociation: false,
+            },
+        )
+        .await
+        .unwrap();
+    w.ec2.network_changed();
+
+    let m = wait_for_network(&w, "got the transit gateway", |m| {
+        m.transit_gateways.len() == 1
+            && m.vpc(vpc2.id.as_str())
+                .is_some_and(|v| v.enis.iter().any(|e| !e.public.is_empty()))
+    })
+    .await;
+    let t = &m.transit_gateways[0];
+    assert_eq!(t.id, tgw.id.as_str());
+    let ids: Vec<&str> = t.attachments.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids.len(), 2);
+    for a in &t.attachments {
+        assert!(attachments.contains(&a.id));
+        let table = a.route_table.as_deref().expect("the default association");
+        assert!(t.route_tables.iter().any(|r| r.id == table));
+    }
+    let a1 = t
+        .attachments
+        .iter()
+        .find(|a| a.vpc_id == vpc1.id.as_str())
+        .unwrap();
+    assert_eq!(a1.subnet_id, one.subnet_id.as_str());
+    let a2 = t
+        .attachments
+        .iter()
+        .find(|a| a.vpc_id == vpc2.id.as_str())
+        .unwrap();
+    // Default propagation: each VPC's block routes to its attachment.
+    let routes: Vec<(String, Option<String>)> = t.route_tables[0]
+        .routes
+        .iter()
+        .map(|r| (r.destination.to_string(), r.attachment.clone()))
+        .collect();
+    assert_eq!(
+        routes,
+        vec![
+            ("10.1.0.0/16".into(), Some(a1.id.clone())),
+            ("10.2.0.0/16".into(), Some(a2.id.clone())),
+        ]
+    );
+    let v1 = m.vpc(vpc1.id.as_str()).unwrap();
+    assert!(v1
+        .route_table(main1.as_str())
+        .unwrap()
+        .routes
+        .iter()
+        .any(|r| {
+            r.destination.to_string() == "10.2.0.0/16"
+                && r.target == RouteTargetNet::TransitGateway(tgw.id.to_string())
+        }));
+    let v2 = m.vpc(vpc2.id.as_str()).unwrap();
+    assert_eq!(v2.enis[0].public, vec![(two.private_ip, eip.public_ip)]);
+    assert_eq!(v2.internet_gateway.as_deref(), Some(igw.id.as_str()));
+    assert_eq!(v1.internet_gateway, None);
 }
