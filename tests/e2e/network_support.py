@@ -109,11 +109,11 @@ name, log = sys.argv[1], sys.argv[2]
 sel = selectors.DefaultSelector()
 for spec in sys.argv[3:]:
     proto, port = spec.split("/")
-    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
     s = socket.socket(socket.AF_INET, kind)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", int(port)))
-    if proto == "tcp":
+    if proto != "udp":
         s.listen(512)
     s.setblocking(False)
     sel.register(s, selectors.EVENT_READ, (proto, int(port)))
@@ -123,7 +123,18 @@ with open(log, "a", buffering=1) as f:
         for key, _ in sel.select():
             proto, port = key.data
             try:
-                if proto == "tcp":
+                if proto == "conn":
+                    data = key.fileobj.recv(4096)
+                    if data:
+                        key.fileobj.sendall(data)
+                    else:
+                        sel.unregister(key.fileobj)
+                        key.fileobj.close()
+                    continue
+                if proto == "echo":
+                    c, addr = key.fileobj.accept()
+                    sel.register(c, selectors.EVENT_READ, ("conn", port))
+                elif proto == "tcp":
                     c, addr = key.fileobj.accept()
                     try:
                         c.sendall(f"{name} {addr[0]}\n".encode())
@@ -243,8 +254,9 @@ def steadily(what: str, check: Callable[[], Any], settle: float = CONVERGE):
 
 
 class Listener:
-    """A listener process in a namespace: TCP ports answer `<name> <peer>`; TCP connections
-    and UDP datagrams are logged with their source address."""
+    """A listener process in a namespace. Specs: `tcp/<port>` answers every connection with
+    `<name> <peer>` and closes it; `echo/<port>` keeps connections open and echoes;
+    `udp/<port>` receives datagrams. Connections and datagrams are logged with their source."""
 
     def __init__(self, netns: str, name: str, specs: list[str]):
         self.netns, self.name = netns, name
@@ -275,6 +287,49 @@ class Listener:
             self.proc.kill()
             self.proc.wait(timeout=10)
         for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe:
+                pipe.close()
+
+
+CONVERSATION = r'''
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))
+print("connected", flush=True)
+s.settimeout(float(sys.argv[3]))
+for line in sys.stdin:
+    try:
+        s.sendall(line.encode())
+        print("echo " + s.recv(4096).decode().strip(), flush=True)
+    except OSError as exc:
+        print("lost " + type(exc).__name__, flush=True)
+'''
+
+
+class Conversation:
+    """One long-lived TCP connection from a namespace to an `echo/<port>` listener: `say()`
+    sends a line and returns the echo, or None if nothing came back in time."""
+
+    def __init__(self, netns: str, dst: str, port: int, timeout: float = 3.0):
+        script = _script(_SCRIPTS, "conversation.py", CONVERSATION)
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns, sys.executable, str(script), dst, str(port),
+             str(timeout)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.connected = self.proc.stdout.readline().strip() == "connected"
+
+    def say(self, text: str) -> str | None:
+        if self.proc.poll() is not None:
+            return None
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline().strip()
+        return line[len("echo "):] if line.startswith("echo ") else None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if pipe:
                 pipe.close()
 
@@ -579,6 +634,11 @@ class Lab:
             ["ip", "netns", "exec", inst.netns, "ss", "-Hltn"], capture_output=True,
             text=True).stdout, timeout)
 
+    def converse(self, netns: str, dst: str, port: int) -> Conversation:
+        talk = Conversation(netns, dst, port)
+        self.later(f"close a conversation from {netns}", talk.close)
+        return talk
+
     def listen(self, netns: str, name: str, specs: list[str]) -> Listener:
         listener = Listener(netns, name, specs)
         self.listeners.append(listener)
@@ -597,7 +657,8 @@ class Lab:
         address = str(net.network_address + host_number + k)
         bridge = f"{self.prefix}-ext"
         wait_until(f"the external bridge {bridge}", lambda: subprocess.run(
-            ["ip", "link", "show", "dev", bridge], capture_output=True).returncode == 0)
+            ["ip", "link", "show", "dev", bridge], capture_output=True).returncode == 0,
+            timeout=20)
 
         def sh(*argv: str) -> None:
             done = subprocess.run(argv, capture_output=True, text=True)
@@ -659,6 +720,6 @@ def env_seed(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-__all__ = ["ANYWHERE", "CONVERGE", "Inst", "InternetHost", "Lab", "Listener", "Probe",
+__all__ = ["ANYWHERE", "CONVERGE", "Conversation", "Inst", "InternetHost", "Lab", "Listener", "Probe",
            "Result", "env_seed", "eventually", "host_connect", "lab", "perm", "probe",
            "run_many", "run_probes", "ssh_argv", "steadily", "error_code"]
