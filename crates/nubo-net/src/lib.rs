@@ -30,6 +30,7 @@
 pub mod dataplane;
 pub mod error;
 pub mod fake;
+pub mod filter;
 pub mod imds;
 pub mod linux;
 pub mod model;
