@@ -233,9 +233,13 @@ def eventually(what: str, check: Callable[[], Any], timeout: float = CONVERGE):
     deadline = time.monotonic() + timeout
     last = None
     while True:
-        last = check()
-        if last:
-            return last
+        try:
+            last = check()
+        except AssertionError as exc:  # e.g. a command inside the instance failed this time
+            last = exc
+        else:
+            if last:
+                return last
         if time.monotonic() > deadline:
             pytest.fail(f"not within {timeout}s: {what} (last: {last!r})", pytrace=False)
         time.sleep(0.1)
@@ -407,7 +411,12 @@ class Lab:
         for what, fn in reversed(self._undo):
             try:
                 fn()
-            except (ClientError, AwsCliError, subprocess.SubprocessError, OSError) as exc:
+            except ClientError as exc:
+                # Already gone (the test deleted it itself) is fine.
+                if "NotFound" not in error_code(exc) and "InvalidStateTransition" not in \
+                        error_code(exc):
+                    errors.append(f"{what}: {exc}")
+            except (AwsCliError, subprocess.SubprocessError, OSError) as exc:
                 errors.append(f"{what}: {exc}")
         self._undo.clear()
         return errors

@@ -356,3 +356,47 @@ def describe(model: Model) -> str:
         for key, value in table.items():
             lines.append(f"  {name} {key}: {value}")
     return "\n".join(lines)
+
+
+def test_the_evaluator_itself():
+    """The oracle is checked on hand-made cases before it judges the network (no server)."""
+    m = Model()
+    m.vpc_cidr = {"v1": "10.1.0.0/16", "v2": "10.2.0.0/16"}
+    m.peerings = {"pcx": frozenset(("v1", "v2"))}
+    m.routes = {"s1": [("10.2.0.0/16", "pcx")], "s2": [], "s3": [("10.1.0.0/16", "pcx")]}
+    web = [Rule("tcp", 80, 80, cidr="10.0.0.0/8")]
+    m.sg_in = {"g": web, "ping": [Rule("icmp", 8, -1, cidr=ANYWHERE)], "self": []}
+    m.sg_out = {"g": [Rule("-1", cidr=ANYWHERE)], "ping": [Rule("-1", cidr=ANYWHERE)],
+                "self": [Rule("tcp", 80, 80, group="g")]}
+    m.acl_in = {"s1": None, "s2": [Rule("tcp", 80, 80, cidr=ANYWHERE, number=10),
+                                   Rule("tcp", 1, 65535, cidr=ANYWHERE, number=5,
+                                        allow=False)], "s3": None}
+    m.acl_out = {"s1": None, "s2": [Rule("tcp", 49152, 65535, cidr=ANYWHERE, number=10),
+                                    Rule("icmp", 0, -1, cidr=ANYWHERE, number=20)],
+                 "s3": None}
+    a = Node("a", "v1", "s1", "10.1.1.10", ["g"])
+    a2 = Node("a2", "v1", "s1", "10.1.1.11", ["g", "ping"])
+    b = Node("b", "v1", "s2", "10.1.2.10", ["g", "ping"])
+    c = Node("c", "v2", "s3", "10.2.1.10", ["self"])
+    m.nodes = [a, a2, b, c]
+    assert m.verdict(a, a2, "tcp", 80, 40000) == (True, "allowed")
+    assert m.verdict(a, a2, "tcp", 22, 40000)[0] is False  # no ingress rule for 22
+    assert m.verdict(a, a2, "icmp", 0, 0)[0] is True  # group union: a2 is also in "ping"
+    assert m.verdict(a2, a, "icmp", 0, 0)[0] is False
+    # s2's ingress: rule 5 (deny all TCP) comes before rule 10 (allow 80).
+    assert m.verdict(a, b, "tcp", 80, 50000)[1] == \
+        "destination subnet ACL ingress denies the request"
+    m.acl_in["s2"] = [m.acl_in["s2"][0]]
+    assert m.verdict(a, b, "tcp", 80, 50000) == (True, "allowed")
+    # The reply's port is the client's source port: outside 49152-65535 it is denied.
+    assert m.verdict(a, b, "tcp", 80, 40000)[1] == \
+        "destination subnet ACL egress denies the reply"
+    # ICMP: the request enters s2 (no ICMP ingress entry: denied).
+    assert m.verdict(a, b, "icmp", 0, 0)[1] == "destination subnet ACL ingress denies the request"
+    # Peering: routes on both sides; c's group allows egress only to members of g.
+    assert m.verdict(c, a, "tcp", 80, 40000) == (True, "allowed")
+    assert m.verdict(c, b, "tcp", 80, 50000)[0] is False  # b's subnet has no route back
+    assert m.verdict(a, c, "tcp", 80, 40000)[1] == \
+        "destination security groups: no ingress rule"
+    m.routes["s3"] = [("10.1.2.0/24", "pcx")]
+    assert m.verdict(c, a, "tcp", 80, 40000) == (False, "no route (both ways)")
