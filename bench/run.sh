@@ -19,6 +19,10 @@
 #                                latency/throughput, memory, DescribeInstances with 1,000 vs Moto;
 #                                needs root and the base image; it starts its own servers)
 #   BENCH_INSTANCES_ARGS=""      extra bench/instances.py arguments (e.g. "--launches 20")
+#                                network (bench/network.py: the data plane on real packets,
+#                                throughput/latency vs a bare veth pair, security-group change
+#                                apply time, full resync; needs root, iperf3, the base image)
+#   BENCH_NETWORK_ARGS=""        extra bench/network.py arguments (e.g. "--enis 50")
 #   BENCH_ARGS=""                extra api_bench.py arguments (e.g. "--model-vpcs 20")
 #   BENCH_MODEL_TIMEOUT=1800     seconds before one vpc_model* api_bench run is killed (others: 240)
 #   BENCH_OUT=bench/results      where results.md / results.json (+ logs) go
@@ -165,7 +169,7 @@ for peer in $PEERS; do
     runs=()
     for sc in $SCENARIO_LIST; do
       case "$sc" in
-        instances) ;;  # bench/instances.py runs both peers itself, below
+        instances|network) ;;  # bench/instances.py and bench/network.py run below
         create_vpc|vpc_model|vpc_model_rule_per_call)
           for cl in ${CLIENTS//,/ }; do runs+=("$sc:$cl"); done ;;
         *) runs+=("$sc:$CLIENTS") ;;
@@ -209,6 +213,21 @@ if [[ " $SCENARIO_LIST " == *" instances "* ]]; then
   fi
 fi
 
+# ---------------------------------------------------------------- network
+NETWORK_MD=""
+if [[ " $SCENARIO_LIST " == *" network "* ]]; then
+  if [[ -n "$NUBO_PENDING" ]]; then
+    log "network: nubo is pending, skipped"
+  else
+    log "network: bench/network.py (real packets; minutes)"
+    # shellcheck disable=SC2086
+    NUBO_BIN="$NUBO" "$PY" "$ROOT/bench/network.py" --json "$OUT/network.json" \
+      --markdown "$WORK/network.md" ${BENCH_NETWORK_ARGS:-} 2>"$LOGS/network.log" >/dev/null \
+      || log "network: bench/network.py reported a failure (see $LOGS/network.log)"
+    if [[ -s "$WORK/network.md" ]]; then NETWORK_MD="$WORK/network.md"; fi
+  fi
+fi
+
 # ---------------------------------------------------------------- report
 # A peer with no result at all (not built, or never started) shows as "pending".
 PENDING=""
@@ -234,6 +253,7 @@ done
     echo "No results."
   fi
   if [[ -n "$INSTANCES_MD" ]]; then echo; echo "### Instances"; echo; cat "$INSTANCES_MD"; fi
+  if [[ -n "$NETWORK_MD" ]]; then echo; echo "### Data plane"; echo; cat "$NETWORK_MD"; fi
 } >"$OUT/results.md"
 cat "$OUT/results.md"
 log "done: $OUT/results.md, $OUT/results.json, logs in $LOGS"
