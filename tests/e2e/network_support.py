@@ -567,14 +567,20 @@ class Lab:
 
         def delete():
             self.ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=att)
-            wait_until(f"{att} deleted", lambda: self.ec2.describe_transit_gateway_attachments(
-                TransitGatewayAttachmentIds=[att])["TransitGatewayAttachments"][0]["State"]
-                == "deleted")
+            wait_until(f"{att} deleted", lambda: self.attachment_gone(att))
         self.later(f"delete {att}", delete)
         wait_until(f"{att} available", lambda: self.ec2.describe_transit_gateway_attachments(
             TransitGatewayAttachmentIds=[att])["TransitGatewayAttachments"][0]["State"]
             == "available")
         return att
+
+    def attachment_gone(self, att: str) -> bool:
+        try:
+            found = self.ec2.describe_transit_gateway_attachments(
+                TransitGatewayAttachmentIds=[att])["TransitGatewayAttachments"]
+        except ClientError as exc:
+            return "NotFound" in error_code(exc)
+        return all(a["State"] == "deleted" for a in found)
 
     def tgw_route_table(self, tgw: str, attachments: list[str]) -> str:
         table = self.ec2.create_transit_gateway_route_table(TransitGatewayId=tgw)[

@@ -120,12 +120,13 @@ def test_blackhole_route_drops_and_replacing_it_restores(nubo, lab):
     talk = lab.converse(a.netns, b.ip, 9000)
     assert talk.connected and talk.say("before") == "before"
 
-    # A more specific route to an interface that is attached to nothing is a blackhole.
-    eni = lab.ec2.create_network_interface(SubnetId=public)["NetworkInterface"][
-        "NetworkInterfaceId"]
-    lab.later(f"delete {eni}", lambda: lab.ec2.delete_network_interface(NetworkInterfaceId=eni))
+    # A more specific route whose target is gone is a blackhole: through a peering connection
+    # that is then deleted.
+    peer = lab.vpc("10.72.0.0/16")
+    pcx = lab.peering(vpc, peer)
     host_route = inet.address + "/32"
-    lab.route(rtb, host_route, NetworkInterfaceId=eni)
+    lab.route(rtb, host_route, VpcPeeringConnectionId=pcx)
+    lab.ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
     [table] = lab.ec2.describe_route_tables(RouteTableIds=[rtb])["RouteTables"]
     [route] = [r for r in table["Routes"] if r["DestinationCidrBlock"] == host_route]
     assert route["State"] == "blackhole", route
