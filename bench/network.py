@@ -4,7 +4,8 @@
 Phases (each can be skipped with --phases):
 
   throughput  TCP throughput (iperf3, one stream and -P 2, --seconds each) and latency (ping
-              -i 0.01 and a one-byte TCP request/response loop: p50/p99 RTT) between
+              -i 0.01 and a one-byte TCP request/response loop: p50/p99 RTT), --rounds times
+              alternately (the server and its instances are up for both), between
               (a) a bare veth pair: two namespaces this script creates, one veth between them;
               (b) two Nubo instances in two subnets of one VPC, so the packets cross eth0 ->
                   the VPC router (forwarding, conntrack, the network ACLs of both subnets, the
@@ -236,7 +237,7 @@ def measure_pair(helper: Path, client_ns: str, server_ns: str, dst: str, seconds
             log(f"{label}: iperf3 -P {streams}: {row[f'iperf_P{streams}']['gbit_s']:.2f} Gbit/s")
         row["ping"] = rtt_summary(ping_rtts(client_ns, dst, 200))
         rr = json.loads(sh(*in_ns(client_ns, sys.executable, str(helper), "rr", dst,
-                                  str(ECHO_PORT), "2000")))
+                                  str(ECHO_PORT), "5000")))
         row["tcp_rr"] = rtt_summary(rr)
         log(f"{label}: ping p50 {row['ping']['p50_us']} µs, TCP RR p50 {row['tcp_rr']['p50_us']:.0f}"
             f" µs p99 {row['tcp_rr']['p99_us']:.0f} µs")
@@ -245,22 +246,29 @@ def measure_pair(helper: Path, client_ns: str, server_ns: str, dst: str, seconds
         d.stop()
 
 
-def phase_bare(helper: Path, prefix: str, seconds: int) -> dict:
-    """Two namespaces joined by one veth, nothing else (deleted before returning)."""
-    a, b = f"{prefix}-bare1", f"{prefix}-bare2"
-    try:
-        for ns in (a, b):
-            sh("ip", "netns", "add", ns)
-            sh(*in_ns(ns, "ip", "link", "set", "lo", "up"))
-        sh("ip", "link", "add", f"{prefix}bv1", "type", "veth", "peer", "name", f"{prefix}bv2")
-        for ns, link, addr in ((a, f"{prefix}bv1", "10.99.0.1/24"),
-                               (b, f"{prefix}bv2", "10.99.0.2/24")):
-            sh("ip", "link", "set", link, "netns", ns)
-            sh(*in_ns(ns, "ip", "addr", "add", addr, "dev", link))
-            sh(*in_ns(ns, "ip", "link", "set", link, "up"))
-        return measure_pair(helper, a, b, "10.99.0.2", seconds, "bare veth pair")
-    finally:
-        for ns in (a, b):
+class BarePair:
+    """Two namespaces this script creates, joined by one veth and nothing else."""
+
+    def __init__(self, prefix: str):
+        self.a, self.b = f"{prefix}-bare1", f"{prefix}-bare2"
+        self.dst = "10.99.0.2"
+        try:
+            for ns in (self.a, self.b):
+                sh("ip", "netns", "add", ns)
+                sh(*in_ns(ns, "ip", "link", "set", "lo", "up"))
+            sh("ip", "link", "add", f"{prefix}bv1", "type", "veth", "peer", "name",
+               f"{prefix}bv2")
+            for ns, link, addr in ((self.a, f"{prefix}bv1", "10.99.0.1/24"),
+                                   (self.b, f"{prefix}bv2", "10.99.0.2/24")):
+                sh("ip", "link", "set", link, "netns", ns)
+                sh(*in_ns(ns, "ip", "addr", "add", addr, "dev", link))
+                sh(*in_ns(ns, "ip", "link", "set", link, "up"))
+        except Exception:
+            self.delete()
+            raise
+
+    def delete(self) -> None:
+        for ns in (self.a, self.b):
             sh("ip", "netns", "delete", ns, check=False)
 
 
@@ -453,7 +461,9 @@ def wait_reachable(helper: Path, src_ns: str, dst: str, port: int, timeout: floa
         d.stop()
 
 
-def phase_instances(helper: Path, lab: Lab, seconds: int) -> dict:
+def phase_throughput(helper: Path, lab: Lab, seconds: int, rounds: int) -> dict:
+    """The bare pair and the instances, alternately, `rounds` times each (same machine state
+    for both: the server and its instances are up during the bare pair's runs too)."""
     client_ns, server_ns = lab.netns(lab.client), lab.netns(lab.target)
     dst = lab.ip[lab.target]
     d = Daemons(helper)
@@ -462,11 +472,24 @@ def phase_instances(helper: Path, lab: Lab, seconds: int) -> dict:
         wait_reachable(helper, client_ns, dst, ECHO_PORT, timeout=60)
     finally:
         d.stop()
-    row = measure_pair(helper, client_ns, server_ns, dst, seconds, "nubo instances")
-    row["security_group_rules"] = lab.rule_count()
-    row["network_acl_entries"] = lab.acl_entries()
-    row["router_nft_rules"] = lab.router_rules()
-    return row
+    bare = BarePair(lab.prefix)
+    out: dict = {"bare": [], "nubo": []}
+    try:
+        for r in range(rounds):
+            out["bare"].append(measure_pair(helper, bare.a, bare.b, bare.dst, seconds,
+                                            f"bare veth pair, round {r + 1}"))
+            out["nubo"].append(measure_pair(helper, client_ns, server_ns, dst, seconds,
+                                            f"nubo instances, round {r + 1}"))
+    finally:
+        bare.delete()
+    for streams in ("iperf_P1", "iperf_P2"):
+        mean = {k: sum(row[streams]["gbit_s"] for row in out[k]) / rounds
+                for k in ("bare", "nubo")}
+        out[f"ratio_{streams}"] = mean["nubo"] / mean["bare"]
+    out["security_group_rules"] = lab.rule_count()
+    out["network_acl_entries"] = lab.acl_entries()
+    out["router_nft_rules"] = lab.router_rules()
+    return out
 
 
 def phase_sg_apply(helper: Path, lab: Lab, changes: int) -> dict:
@@ -588,27 +611,24 @@ def markdown(result: dict) -> str:
            f"{result['cpus']} CPUs, {result['mem_total_mib']:.0f} MiB RAM, load before "
            f"{' '.join(result['load_before'])}, after {' '.join(result.get('load_after', []))}.",
            ""]
-    thr = result.get("throughput", {})
+    thr = result.get("throughput")
     if thr:
         out += ["| path | iperf3 1 stream Gbit/s | -P 2 Gbit/s | ping p50 / p99 µs | "
                 "TCP RR p50 / p99 µs |", "|---|---|---|---|---|"]
-        for name, label in (("bare", "bare veth pair"),
-                            ("nubo", "Nubo: instance → router → instance")):
-            r = thr.get(name)
-            if not r:
-                continue
-            out.append(f"| {label} | {fmt(r['iperf_P1']['gbit_s'], 2)} | "
-                       f"{fmt(r['iperf_P2']['gbit_s'], 2)} | {fmt(r['ping']['p50_us'], 0)} / "
-                       f"{fmt(r['ping']['p99_us'], 0)} | {fmt(r['tcp_rr']['p50_us'], 0)} / "
-                       f"{fmt(r['tcp_rr']['p99_us'], 0)} |")
-        if thr.get("bare") and thr.get("nubo"):
-            n, b = thr["nubo"], thr["bare"]
-            out += ["", f"Nubo / bare: **{n['iperf_P1']['gbit_s'] / b['iperf_P1']['gbit_s']:.0%}**"
-                        f" (1 stream), {n['iperf_P2']['gbit_s'] / b['iperf_P2']['gbit_s']:.0%} "
-                        f"(2 streams); target ≥ 80%. Present: {n['security_group_rules']} "
-                        f"security-group rules, {n['network_acl_entries']} ACL entries, "
-                        f"{n['router_nft_rules']} nftables rules in the router."]
-        out.append("")
+        for r in range(len(thr["bare"])):
+            for name, label in (("bare", "bare veth pair"),
+                                ("nubo", "Nubo: instance → router → instance")):
+                row = thr[name][r]
+                out.append(f"| {label} (round {r + 1}) | {fmt(row['iperf_P1']['gbit_s'], 2)} | "
+                           f"{fmt(row['iperf_P2']['gbit_s'], 2)} | "
+                           f"{fmt(row['ping']['p50_us'], 0)} / {fmt(row['ping']['p99_us'], 0)} | "
+                           f"{fmt(row['tcp_rr']['p50_us'], 0)} / "
+                           f"{fmt(row['tcp_rr']['p99_us'], 0)} |")
+        out += ["", f"Nubo / bare (mean of the rounds): **{thr['ratio_iperf_P1']:.0%}** (1 stream),"
+                    f" {thr['ratio_iperf_P2']:.0%} (2 streams); target ≥ 80%. Present: "
+                    f"{thr['security_group_rules']} security-group rules, "
+                    f"{thr['network_acl_entries']} ACL entries, {thr['router_nft_rules']} "
+                    "nftables rules in the router.", ""]
     sg = result.get("sg_apply")
     if sg:
         out += ["| security-group change → packets | n | p50 ms | p90 ms | p99 ms | max ms |",
@@ -647,6 +667,8 @@ def main(argv=None) -> int:
                                                      str(ROOT / "target" / "release" / "nubo")))
     ap.add_argument("--phases", default="throughput,sg_apply,resync")
     ap.add_argument("--seconds", type=int, default=10, help="iperf3 duration")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="throughput: bare pair and instances, alternately, this many times")
     ap.add_argument("--changes", type=int, default=60)
     ap.add_argument("--enis", type=int, default=200)
     ap.add_argument("--restarts", type=int, default=3)
@@ -672,21 +694,14 @@ def main(argv=None) -> int:
     helper.write_text(HELPER)
     nubo = Nubo(Path(args.nubo), workdir, prefix)
     try:
-        if "throughput" in phases:
-            log(f"phase throughput: bare veth pair (prefix {prefix})")
-            try:
-                result.setdefault("throughput", {})["bare"] = phase_bare(helper, prefix,
-                                                                         args.seconds)
-            except Exception as exc:  # noqa: BLE001 - report and go on
-                result["errors"]["bare"] = repr(exc)
-                log(f"bare failed: {exc!r}")
         if phases & {"throughput", "sg_apply", "resync"}:
             server = nubo.start()
             log(f"nubo on {server.endpoint}, prefix {prefix}, external {nubo.external_cidr}")
             lab = Lab(server, prefix)
             log(f"lab: {lab.ids}, {lab.rule_count()} rules")
             for name, fn in (
-                    ("throughput", lambda: phase_instances(helper, lab, args.seconds)),
+                    ("throughput", lambda: phase_throughput(helper, lab, args.seconds,
+                                                            args.rounds)),
                     ("sg_apply", lambda: phase_sg_apply(helper, lab, args.changes)),
                     ("resync", lambda: phase_resync(helper, nubo, lab, args.enis,
                                                     args.restarts, args.seconds + 10))):
@@ -699,10 +714,7 @@ def main(argv=None) -> int:
                     result["errors"][name] = repr(exc)
                     log(f"{name} failed: {exc!r}")
                     continue
-                if name == "throughput":
-                    result.setdefault("throughput", {})["nubo"] = got
-                else:
-                    result[name] = got
+                result[name] = got
     except Exception as exc:  # noqa: BLE001 - the lab itself failed: report it
         result["errors"]["lab"] = repr(exc)
         log(f"lab failed: {exc!r}")
