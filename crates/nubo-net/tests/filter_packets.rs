@@ -213,10 +213,13 @@ impl Lab {
             }
             inst.push(Inst { plug, subnet });
         }
-        // Anti-spoofing must be the firewall's work, not the kernel's.
+        // Anti-spoofing must be the firewall's work, not the kernel's; and
+        // instances must get ARP answers for their gateway (on the router's
+        // loopback), whatever the data plane of the day sets.
         sh(
             &router,
-            "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 > $f; done",
+            "for f in /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/arp_ignore; \
+             do echo 0 > $f; done",
         );
         // Metadata: a listener on 169.254.169.254:80 in the router itself.
         echo_server_on(&router, Ipv4Addr::new(169, 254, 169, 254), 80);
@@ -853,4 +856,117 @@ fn rendered_scripts_load_and_replace_atomically() {
     // The NAT gateway's table loads too.
     let nat = &model.vpcs[0].nat_gateways[0];
     nft(&ns, &nubo_net::filter::nat_gateway_ruleset(nat));
+}
+
+/// A TCP server in `netns` that answers each connection with the caller's
+/// address (what the far end sees as the source).
+fn whoami_server(netns: &str, port: u16) {
+    let listener = run_in_netns(netns, move || {
+        TcpListener::bind((Ipv4Addr::UNSPECIFIED, port))
+            .map_err(|e| NetError::Invalid(e.to_string()))
+    })
+    .unwrap();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            if let Ok(peer) = s.peer_addr() {
+                let _ = writeln!(s, "{}", peer.ip());
+            }
+        }
+    });
+}
+
+/// The source address `to:port`'s whoami server saw for a connection from
+/// `netns`, or `None` when the connection does not work.
+fn seen_as(netns: &str, to: Ipv4Addr, port: u16) -> Option<String> {
+    let s = run_in_netns(netns, move || {
+        let addr = SocketAddr::V4(SocketAddrV4::new(to, port));
+        TcpStream::connect_timeout(&addr, Duration::from_millis(1000))
+            .map_err(|e| NetError::Invalid(e.to_string()))
+    })
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_millis(1500))).ok()?;
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).ok()?;
+    Some(line.trim().to_string()).filter(|l| !l.is_empty())
+}
+
+#[test]
+fn the_internet_gateway_carries_only_public_addresses() {
+    require_root!();
+    let lab = Lab::new('o');
+    let (i1, i2) = (0, 1);
+    // An "internet host" namespace on the router's uplink (a veth pair
+    // stands in for the external bridge): 203.0.113.200, routes to the
+    // public pool, and a route to the VPC's private block through the
+    // router, to try reaching private addresses directly.
+    let inet = format!("{}-inet", lab.cfg.prefix);
+    assert!(Command::new("ip")
+        .args(["netns", "add", &inet])
+        .status()
+        .unwrap()
+        .success());
+    let (up, host) = (lab.cfg.uplink_router(VPC), lab.cfg.uplink_host(VPC));
+    ip(
+        &lab.router,
+        &[
+            "link", "add", &up, "type", "veth", "peer", "name", &host, "netns", &inet,
+        ],
+    );
+    ip(
+        &lab.router,
+        &["addr", "add", "198.51.100.10/32", "dev", &up],
+    );
+    ip(&lab.router, &["link", "set", &up, "up"]);
+    ip(
+        &lab.router,
+        &["route", "add", "default", "dev", &up, "scope", "link"],
+    );
+    ip(&inet, &["link", "set", "lo", "up"]);
+    ip(&inet, &["addr", "add", "203.0.113.200/24", "dev", &host]);
+    ip(&inet, &["link", "set", &host, "up"]);
+    ip(&inet, &["route", "add", "198.51.100.0/24", "dev", &host]);
+    ip(
+        &inet,
+        &[
+            "route",
+            "add",
+            "10.0.0.0/16",
+            "via",
+            "198.51.100.10",
+            "dev",
+            &host,
+            "onlink",
+        ],
+    );
+    echo_server(&inet, 7000);
+    whoami_server(&inet, 7001);
+    let internet = Ipv4Addr::new(203, 0, 113, 200);
+
+    let open = vec![group(
+        "sg-0open",
+        vec![allow("0.0.0.0/0", all())],
+        vec![allow("0.0.0.0/0", all())],
+    )];
+    let mut model = lab.model(
+        [&["sg-0open"]; 3],
+        open,
+        (allow_all_acl("acl-0a"), allow_all_acl("acl-0b")),
+    );
+    model.vpcs[0].internet_gateway = Some("igw-0f".into());
+    model.vpcs[0].enis[i1].public = vec![(lab.addr(i1), Ipv4Addr::new(198, 51, 100, 10))];
+    lab.apply(&model);
+
+    // i1 reaches the internet host, seen with its public address.
+    assert_eq!(
+        seen_as(&lab.ns(i1), internet, 7001).as_deref(),
+        Some("198.51.100.10")
+    );
+    // The internet host reaches i1 at its public address (1:1 DNAT).
+    assert!(connect(&inet, Ipv4Addr::new(198, 51, 100, 10), 7000).is_some());
+    // i2 has no public address: no internet (its private source would get
+    // an answer through the route above, were it let out).
+    assert!(connect(&lab.ns(i2), internet, 7000).is_none());
+    // The internet gateway never routes to a private address.
+    assert!(connect(&inet, lab.addr(i2), 7000).is_none());
+    assert!(connect(&inet, lab.addr(i1), 7000).is_none());
 }
