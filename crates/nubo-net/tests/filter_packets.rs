@@ -213,14 +213,7 @@ impl Lab {
             }
             inst.push(Inst { plug, subnet });
         }
-        // Anti-spoofing must be the firewall's work, not the kernel's; and
-        // instances must get ARP answers for their gateway (on the router's
-        // loopback), whatever the data plane of the day sets.
-        sh(
-            &router,
-            "for f in /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/arp_ignore; \
-             do echo 0 > $f; done",
-        );
+        kernel_checks_off(&router);
         // Metadata: a listener on 169.254.169.254:80 in the router itself.
         echo_server_on(&router, Ipv4Addr::new(169, 254, 169, 254), 80);
         Lab {
@@ -333,6 +326,18 @@ impl Lab {
             .unwrap()
             .success()
     }
+}
+
+/// Anti-spoofing must be the firewall's work, not the kernel's (reverse-path
+/// filter off); and instances must get ARP answers for their gateway (on
+/// the router's loopback) whatever the data plane of the day sets on a
+/// plug: `arp_ignore` 0 (the uplink sets its own to 1).
+fn kernel_checks_off(router: &str) {
+    sh(
+        router,
+        "for f in /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/arp_ignore; \
+         do echo 0 > $f; done",
+    );
 }
 
 /// Runs an `nft -f -` script in a namespace; panics with nft's message.
@@ -890,15 +895,15 @@ fn seen_as(netns: &str, to: Ipv4Addr, port: u16) -> Option<String> {
     Some(line.trim().to_string()).filter(|l| !l.is_empty())
 }
 
-#[test]
-fn the_internet_gateway_carries_only_public_addresses() {
-    require_root!();
-    let lab = Lab::new('o');
-    let (i1, i2) = (0, 1);
-    // An "internet host" namespace on the router's uplink (a veth pair
-    // stands in for the external bridge): 203.0.113.200, routes to the
-    // public pool, and a route to the VPC's private block through the
-    // router, to try reaching private addresses directly.
+/// The internet host's address.
+const INTERNET: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 200);
+
+/// An "internet host" namespace on the router's uplink (a veth pair stands
+/// in for the external bridge): 203.0.113.200 with routes to the public pool
+/// and, to try reaching private addresses directly, to the VPC's private
+/// block through the router. The router's uplink holds `publics` and is its
+/// main table's default route. Echo on 7000, whoami on 7001.
+fn attach_internet(lab: &Lab, publics: &[&str]) -> String {
     let inet = format!("{}-inet", lab.cfg.prefix);
     assert!(Command::new("ip")
         .args(["netns", "add", &inet])
@@ -912,9 +917,16 @@ fn the_internet_gateway_carries_only_public_addresses() {
             "link", "add", &up, "type", "veth", "peer", "name", &host, "netns", &inet,
         ],
     );
-    ip(
+    for public in publics {
+        ip(
+            &lab.router,
+            &["addr", "add", &format!("{public}/32"), "dev", &up],
+        );
+    }
+    // The uplink answers ARP only for its own (public) addresses.
+    sh(
         &lab.router,
-        &["addr", "add", "198.51.100.10/32", "dev", &up],
+        &format!("echo 1 > /proc/sys/net/ipv4/conf/{up}/arp_ignore"),
     );
     ip(&lab.router, &["link", "set", &up, "up"]);
     ip(
@@ -922,7 +934,10 @@ fn the_internet_gateway_carries_only_public_addresses() {
         &["route", "add", "default", "dev", &up, "scope", "link"],
     );
     ip(&inet, &["link", "set", "lo", "up"]);
-    ip(&inet, &["addr", "add", "203.0.113.200/24", "dev", &host]);
+    ip(
+        &inet,
+        &["addr", "add", &format!("{INTERNET}/24"), "dev", &host],
+    );
     ip(&inet, &["link", "set", &host, "up"]);
     ip(&inet, &["route", "add", "198.51.100.0/24", "dev", &host]);
     ip(
@@ -932,7 +947,7 @@ fn the_internet_gateway_carries_only_public_addresses() {
             "add",
             "10.0.0.0/16",
             "via",
-            "198.51.100.10",
+            publics[0],
             "dev",
             &host,
             "onlink",
@@ -940,7 +955,16 @@ fn the_internet_gateway_carries_only_public_addresses() {
     );
     echo_server(&inet, 7000);
     whoami_server(&inet, 7001);
-    let internet = Ipv4Addr::new(203, 0, 113, 200);
+    inet
+}
+
+#[test]
+fn the_internet_gateway_carries_only_public_addresses() {
+    require_root!();
+    let lab = Lab::new('o');
+    let (i1, i2) = (0, 1);
+    let inet = attach_internet(&lab, &["198.51.100.10"]);
+    let internet = INTERNET;
 
     let open = vec![group(
         "sg-0open",
@@ -969,4 +993,118 @@ fn the_internet_gateway_carries_only_public_addresses() {
     // The internet gateway never routes to a private address.
     assert!(connect(&inet, lab.addr(i2), 7000).is_none());
     assert!(connect(&inet, lab.addr(i1), 7000).is_none());
+}
+
+#[test]
+fn a_nat_gateway_takes_private_subnets_out_and_nothing_in() {
+    require_root!();
+    let lab = Lab::new('q');
+    let i3 = 2;
+    // The NAT gateway: its own namespace, its ENI plugged like an
+    // instance's, in subnet A (whose traffic uses the main table: out by
+    // the uplink).
+    let cfg = lab.cfg.clone();
+    let dp = DataPlane::new(cfg.clone(), Arc::new(LinuxNetOps::new()));
+    let nat = nubo_net::model::NatGatewayNet {
+        id: "nat-0f".into(),
+        subnet_id: SUBNET_A.into(),
+        eni_id: "eni-00000000000000fa".into(),
+        mac: "02:00:00:00:0f:fa".into(),
+        private_address: Ipv4Addr::new(10, 0, 1, 50),
+        public_address: Some(Ipv4Addr::new(198, 51, 100, 50)),
+    };
+    dp.ensure_instance_netns(&nat.id).unwrap();
+    dp.plug(&EniPlug {
+        eni_id: nat.eni_id.clone(),
+        vpc_id: VPC.into(),
+        instance_id: nat.id.clone(),
+        mac: nat.mac.clone(),
+        address: nat.private_address,
+        prefix_len: 24,
+        gateway: Ipv4Addr::new(10, 0, 1, 1),
+        device_index: 0,
+    })
+    .unwrap();
+    kernel_checks_off(&lab.router);
+    let inet = attach_internet(&lab, &["198.51.100.50"]);
+    let nat_ns = cfg.nat_netns(&nat.id);
+    sh(
+        &nat_ns,
+        "echo 1 > /proc/sys/net/ipv4/ip_forward; \
+         echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects; \
+         echo 0 > /proc/sys/net/ipv4/conf/eth0/send_redirects",
+    );
+    nft(&nat_ns, &nubo_net::filter::nat_gateway_ruleset(&nat));
+    echo_server(&nat_ns, 7000);
+    // Subnet B's route table sends 0.0.0.0/0 to the NAT gateway (policy
+    // routing by the firewall mark, as the data plane does it).
+    let table = nubo_net::model::kernel_table("rtb-0b").to_string();
+    ip(
+        &lab.router,
+        &[
+            "rule",
+            "add",
+            "prio",
+            "1000",
+            "to",
+            "10.0.0.0/16",
+            "lookup",
+            "main",
+        ],
+    );
+    ip(
+        &lab.router,
+        &[
+            "rule", "add", "prio", "2000", "fwmark", &table, "lookup", &table,
+        ],
+    );
+    ip(
+        &lab.router,
+        &[
+            "route",
+            "add",
+            "default",
+            "via",
+            "10.0.1.50",
+            "dev",
+            &cfg.eni_link(&nat.eni_id),
+            "onlink",
+            "table",
+            &table,
+        ],
+    );
+
+    let open = vec![group(
+        "sg-0open",
+        vec![allow("0.0.0.0/0", all())],
+        vec![allow("0.0.0.0/0", all())],
+    )];
+    let mut model = lab.model(
+        [&["sg-0open"]; 3],
+        open,
+        (allow_all_acl("acl-0a"), allow_all_acl("acl-0b")),
+    );
+    let vpc = &mut model.vpcs[0];
+    vpc.internet_gateway = Some("igw-0f".into());
+    vpc.subnets[1].route_table = "rtb-0b".into();
+    vpc.route_tables.push(RouteTableNet {
+        id: "rtb-0b".into(),
+        routes: Vec::new(),
+    });
+    vpc.nat_gateways.push(nat.clone());
+    lab.apply(&model);
+
+    // i3 (subnet B, no public address) reaches the internet host, seen as
+    // the NAT gateway's Elastic IP.
+    assert_eq!(
+        seen_as(&lab.ns(i3), INTERNET, 7001).as_deref(),
+        Some("198.51.100.50")
+    );
+    assert!(connect(&lab.ns(i3), INTERNET, 7000).is_some());
+    // Nothing connects inward: not to the Elastic IP (the gateway itself
+    // listens on 7000), not to its private address.
+    assert!(connect(&inet, Ipv4Addr::new(198, 51, 100, 50), 7000).is_none());
+    assert!(connect(&inet, nat.private_address, 7000).is_none());
+    // Nor through it from inside the VPC to the gateway itself.
+    assert!(connect(&lab.ns(i3), nat.private_address, 7000).is_none());
 }
