@@ -316,6 +316,11 @@ impl Lab {
         connect(&self.ns(from), self.addr(to), port).is_some()
     }
 
+    /// Like [`Lab::tcp`], to any address.
+    fn tcp_to(&self, from: usize, to: Ipv4Addr, port: u16) -> bool {
+        connect(&self.ns(from), to, port).is_some()
+    }
+
     fn ping(&self, from: usize, to: usize) -> bool {
         Command::new("ip")
             .args(["netns", "exec", &self.ns(from), "ping", "-c1", "-W1", "-q"])
@@ -1107,4 +1112,175 @@ fn a_nat_gateway_takes_private_subnets_out_and_nothing_in() {
     assert!(connect(&inet, nat.private_address, 7000).is_none());
     // Nor through it from inside the VPC to the gateway itself.
     assert!(connect(&lab.ns(i3), nat.private_address, 7000).is_none());
+}
+
+#[test]
+fn a_peering_carries_only_traffic_between_the_two_vpcs() {
+    use nubo_net::model::{PeerSide, PeeringNet};
+    require_root!();
+    let lab = Lab::new('r');
+    let (i1, i2) = (0, 1);
+    // VPC 1 (the lab) has an internet gateway; i1 has a public address.
+    kernel_checks_off(&lab.router);
+    attach_internet(&lab, &["198.51.100.10"]);
+    // VPC 2: 10.1.0.0/16, one instance, no gateway.
+    let cfg = lab.cfg.clone();
+    let dp = DataPlane::new(cfg.clone(), Arc::new(LinuxNetOps::new()));
+    let vpc2 = "vpc-0g";
+    let g1 = EniPlug {
+        eni_id: "eni-00000000000000b1".into(),
+        vpc_id: vpc2.into(),
+        instance_id: "i-0g1".into(),
+        mac: "02:00:00:00:0b:01".into(),
+        address: Ipv4Addr::new(10, 1, 0, 10),
+        prefix_len: 24,
+        gateway: Ipv4Addr::new(10, 1, 0, 1),
+        device_index: 0,
+    };
+    dp.ensure_instance_netns(&g1.instance_id).unwrap();
+    dp.plug(&g1).unwrap();
+    let router2 = cfg.router_netns(vpc2);
+    nft(&router2, &router_bootstrap());
+    kernel_checks_off(&router2);
+    let g1_ns = cfg.instance_netns(&g1.instance_id);
+    for port in PORTS {
+        echo_server(&g1_ns, port);
+    }
+    // The peering link and routes on both sides, VPC 2 even routing
+    // everything (the internet too) to its peer.
+    let pcx = "pcx-0fb";
+    let link = cfg.peering_link(pcx);
+    ip(
+        &lab.router,
+        &[
+            "link", "add", &link, "type", "veth", "peer", "name", &link, "netns", &router2,
+        ],
+    );
+    ip(
+        &lab.router,
+        &["addr", "add", "169.254.0.1/32", "dev", &link],
+    );
+    ip(&router2, &["addr", "add", "169.254.0.2/32", "dev", &link]);
+    ip(&lab.router, &["link", "set", &link, "up"]);
+    ip(&router2, &["link", "set", &link, "up"]);
+    ip(
+        &lab.router,
+        &[
+            "route",
+            "add",
+            "10.1.0.0/16",
+            "via",
+            "169.254.0.2",
+            "dev",
+            &link,
+            "onlink",
+        ],
+    );
+    ip(
+        &router2,
+        &[
+            "route",
+            "add",
+            "default",
+            "via",
+            "169.254.0.1",
+            "dev",
+            &link,
+            "onlink",
+        ],
+    );
+    kernel_checks_off(&router2);
+
+    // i1 accepts 7000 from VPC 2's group (a cross-VPC reference); i2 is
+    // open; g1 accepts anything from VPC 1.
+    let sgs = vec![
+        group(
+            "sg-0web",
+            vec![allow("sg-0b", tcp(7000, 7000))],
+            vec![allow("0.0.0.0/0", all())],
+        ),
+        group(
+            "sg-0open",
+            vec![allow("0.0.0.0/0", all())],
+            vec![allow("0.0.0.0/0", all())],
+        ),
+    ];
+    let models = |peered: bool| {
+        let mut m = lab.model(
+            [&["sg-0web"], &["sg-0open"], &["sg-0open"]],
+            sgs.clone(),
+            (allow_all_acl("acl-0a"), allow_all_acl("acl-0b")),
+        );
+        m.vpcs[0].internet_gateway = Some("igw-0f".into());
+        m.vpcs[0].enis[i1].public = vec![(lab.addr(i1), Ipv4Addr::new(198, 51, 100, 10))];
+        m.vpcs.push(VpcNet {
+            id: vpc2.into(),
+            cidrs: vec![cidr("10.1.0.0/16")],
+            subnets: vec![SubnetNet {
+                id: "subnet-0b1".into(),
+                cidr: cidr("10.1.0.0/24"),
+                route_table: "rtb-0b".into(),
+                network_acl: "acl-0b1".into(),
+            }],
+            route_tables: Vec::new(),
+            network_acls: vec![allow_all_acl("acl-0b1")],
+            security_groups: vec![group(
+                "sg-0b",
+                vec![allow("10.0.0.0/16", all())],
+                vec![allow("0.0.0.0/0", all())],
+            )],
+            enis: vec![EniNet {
+                id: g1.eni_id.clone(),
+                instance_id: g1.instance_id.clone(),
+                device_index: 0,
+                subnet_id: "subnet-0b1".into(),
+                mac: g1.mac.clone(),
+                addresses: vec![g1.address],
+                security_groups: vec!["sg-0b".into()],
+                source_dest_check: true,
+                public: Vec::new(),
+            }],
+            internet_gateway: None,
+            nat_gateways: Vec::new(),
+        });
+        m.group_members.insert("sg-0b".into(), vec![g1.address]);
+        if peered {
+            m.peerings.push(PeeringNet {
+                id: pcx.into(),
+                requester: PeerSide {
+                    vpc_id: VPC.into(),
+                    cidrs: vec![cidr("10.0.0.0/16")],
+                },
+                accepter: PeerSide {
+                    vpc_id: vpc2.into(),
+                    cidrs: vec![cidr("10.1.0.0/16")],
+                },
+            });
+        }
+        m
+    };
+    let apply = |m: &NetworkModel| {
+        nft(&lab.router, &router_ruleset(&cfg, m, VPC).unwrap());
+        nft(&router2, &router_ruleset(&cfg, m, vpc2).unwrap());
+    };
+    let g1_to = |to: Ipv4Addr, port| connect(&g1_ns, to, port).is_some();
+
+    // The link and routes exist, but no active peering in the model: the
+    // routers forward nothing over the link.
+    apply(&models(false));
+    assert!(!g1_to(lab.addr(i2), 7000));
+    assert!(!lab.tcp_to(i2, g1.address, 7000));
+
+    apply(&models(true));
+    // Both ways, subject to security groups, including a group of the peer.
+    assert!(g1_to(lab.addr(i2), 7000));
+    assert!(lab.tcp_to(i2, g1.address, 7000));
+    assert!(g1_to(lab.addr(i1), 7000), "i1 accepts the peer's group");
+    assert!(!g1_to(lab.addr(i1), 22), "but only on 7000");
+    assert!(lab.tcp_to(i1, g1.address, 7000));
+    // No transitive routing: VPC 2 cannot use VPC 1's internet gateway
+    // (dropped entering VPC 1: not to its CIDRs), while VPC 1's public
+    // instance can.
+    assert!(connect(&lab.ns(i1), INTERNET, 7000).is_some());
+    assert!(!g1_to(INTERNET, 7000));
 }
