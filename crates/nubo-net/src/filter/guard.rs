@@ -29,9 +29,16 @@ pub(crate) fn render(r: &Router<'_>, t: &mut Table) {
     let uplink = r.cfg.uplink_router(&r.vpc.id);
     let public = public_mappings(r);
     if r.vpc.internet_gateway.is_some() && !public.is_empty() {
-        let dnat: Vec<String> = public
+        // Keyed by public address: a model caught mid-reassociation (one
+        // Elastic IP on two ENIs) must not make the map's keys collide,
+        // which would fail the whole router's update.
+        let inbound: BTreeMap<Ipv4Addr, Ipv4Addr> = public
             .iter()
-            .map(|(private, public)| format!("{public} : {private}"))
+            .map(|(private, public)| (*public, *private))
+            .collect();
+        let dnat: Vec<String> = inbound
+            .iter()
+            .map(|(public, private)| format!("{public} : {private}"))
             .collect();
         let snat: Vec<String> = public
             .iter()

@@ -89,6 +89,17 @@ fn the_internet_gateway_maps_public_addresses_both_ways() {
 }
 
 #[test]
+fn one_public_address_on_two_enis_still_renders_one_dnat_entry() {
+    let mut m = model();
+    m.vpcs[0].enis[1].public = vec![(
+        "10.0.1.11".parse().unwrap(),
+        "198.51.100.10".parse().unwrap(),
+    )];
+    let s = router_ruleset(&cfg(), &m, "vpc-0a").unwrap();
+    assert_eq!(chain(&s, "public_in").matches("198.51.100.10 :").count(), 1);
+}
+
+#[test]
 fn without_an_internet_gateway_there_is_no_nat_and_no_uplink() {
     let mut m = model();
     m.vpcs[0].internet_gateway = None;
