@@ -95,8 +95,9 @@ fn group_set(group_id: &str) -> String {
     format!("g_{}", id_tail(group_id))
 }
 
-/// A group's rules in one direction: `<peer> <match> accept`, in the
-/// model's order (order does not matter: every rule only accepts).
+/// A group's rules in one direction: `<peer> <match> accept`, sorted and
+/// deduplicated (order does not matter, every rule only accepts; sorting
+/// keeps the text equal however the store listed them).
 fn rules<'a>(
     rules: &'a [SgRuleNet],
     field: &str,
@@ -118,6 +119,8 @@ fn rules<'a>(
                 .collect::<Vec<_>>()
                 .join(" ")
         })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect()
 }
 

@@ -35,6 +35,8 @@ fn equal_models_render_equal_text() {
     let mut m = model();
     m.vpcs[0].enis.reverse();
     m.vpcs[0].security_groups.reverse();
+    m.vpcs[0].security_groups[0].ingress.reverse();
+    m.vpcs[0].network_acls[1].ingress.reverse();
     assert_eq!(router_ruleset(&cfg(), &m, "vpc-0a").unwrap(), render());
 }
 
@@ -225,9 +227,9 @@ fn security_group_rules_match_peer_protocol_ports_and_icmp() {
             .map(str::trim)
             .collect::<Vec<_>>(),
         [
-            "tcp dport 22 accept",
             "ip saddr 203.0.113.0/24 icmp type 8 accept",
             "ip saddr @g_0peer tcp dport 80 accept",
+            "tcp dport 22 accept",
         ]
     );
     assert_eq!(chain(&s, "sgo_0web").lines().count(), 1, "no egress rules");
