@@ -606,10 +606,12 @@ impl Agent {
         let desired: Vec<EniPlug> = running.iter().filter_map(|h| eni_plug(h)).collect();
         let keep: Vec<String> = running.iter().map(|h| h.instance.id.to_string()).collect();
         let vpcs: BTreeSet<String> = desired.iter().map(|e| e.vpc_id.clone()).collect();
+        let view = self.ec2.network_view(&self.cfg.host_id).await?;
+        let model = network_model(&view, &self.cfg.external);
         let net = self.net.clone();
         let plugs = desired.clone();
         blocking(move || {
-            net.reconcile(&plugs, &keep)
+            net.reconcile(&plugs, &keep, &model)
                 .map(drop)
                 .map_err(|e| internal("network reconcile", e))
         })

@@ -37,7 +37,7 @@ fn main() -> Result<(), NetError> {
         },
         Arc::new(LinuxNetOps::new()),
     );
-    dp.reconcile(&[], &[])?; // leftovers of an interrupted run
+    dp.reconcile(&[], &[], &nubo_net::NetworkModel::empty(Default::default()))?; // leftovers of an interrupted run
     let enis: Vec<EniPlug> = (1..=n)
         .map(|i| EniPlug {
             eni_id: format!("eni-{i:017x}"),
@@ -67,7 +67,11 @@ fn main() -> Result<(), NetError> {
         stats("plug", first.clone());
         stats("re-plug", again);
         let t = Instant::now();
-        let report = dp.reconcile(&enis, &[])?;
+        let report = dp.reconcile(
+            &enis,
+            &[],
+            &nubo_net::NetworkModel::empty(Default::default()),
+        )?;
         println!(
             " reconcile: {:.1} ms for a converged host ({} in place, {} plugged)",
             t.elapsed().as_secs_f64() * 1e3,
@@ -77,7 +81,7 @@ fn main() -> Result<(), NetError> {
         Ok(())
     })();
     let t = Instant::now();
-    dp.reconcile(&[], &[])?;
+    dp.reconcile(&[], &[], &nubo_net::NetworkModel::empty(Default::default()))?;
     println!(
         "  teardown: {:.1} ms for {n} ENIs",
         t.elapsed().as_secs_f64() * 1e3

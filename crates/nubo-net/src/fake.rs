@@ -2,21 +2,29 @@
 //! (veth peers across namespaces), addresses, routes and sysctls in memory,
 //! enforces the preconditions the kernel enforces (the namespace and link must
 //! exist, names are unique per namespace and at most 15 characters, deleting a
-//! veth end or its namespace removes the peer) and records every call.
+//! veth end or its namespace removes the peer, a route through a deleted
+//! link goes with it, an identical rule cannot be added twice) and records
+//! every call. The host's own namespace is [`HOST_NETNS`]: it always exists
+//! and is never listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::naming::IFNAME_MAX;
-use crate::ops::{IpCmd, LinkInfo, NetOps, RouteInfo, Sysctl, VethSpec};
+use crate::ops::{
+    IpCmd, KernelRoute, KernelRule, LinkInfo, NetOps, NextHop, RouteInfo, Sysctl, VethSpec,
+    HOST_NETNS, MAIN_TABLE,
+};
 use crate::NetError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeLink {
     pub mac: String,
     pub up: bool,
-    /// The veth peer (netns, name); `None` for lo.
+    /// The veth peer (netns, name); `None` for lo and bridges.
     pub peer: Option<(String, String)>,
+    /// The bridge it is enslaved to.
+    pub master: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +35,20 @@ pub struct FakeNetns {
     /// Lines like `10.0.1.5/32 dev nbe1` or `default via 10.0.1.1 dev eth0`.
     pub routes: BTreeSet<String>,
     pub sysctls: BTreeMap<String, String>,
+    /// Policy rules (`ip rule`).
+    pub rules: BTreeSet<KernelRule>,
+    /// Routes of numbered tables, and main-table routes that are not a plain
+    /// `dev` route (those are lines in `routes`).
+    pub table_routes: BTreeSet<KernelRoute>,
+    /// The last nftables script applied.
+    pub nft: Option<String>,
+}
+
+fn via_dev(next: &NextHop) -> Option<&str> {
+    match next {
+        NextHop::Blackhole => None,
+        NextHop::Dev(dev) | NextHop::Via { dev, .. } => Some(dev),
+    }
 }
 
 #[derive(Debug, Default)]
@@ -40,8 +62,12 @@ fn pre(msg: impl Into<String>) -> NetError {
 }
 
 impl FakeNetOps {
+    /// A kernel with only the host namespace (which has only `lo`).
     pub fn new() -> Self {
-        Self::default()
+        let fake = Self::default();
+        fake.state()
+            .insert(HOST_NETNS.to_string(), FakeNetns::default());
+        fake
     }
 
     fn state(&self) -> MutexGuard<'_, BTreeMap<String, FakeNetns>> {
@@ -69,9 +95,13 @@ impl FakeNetOps {
         self.state().get(name).cloned()
     }
 
-    /// Names of all namespaces.
+    /// Names of all named namespaces (not the host's).
     pub fn netns_names(&self) -> Vec<String> {
-        self.state().keys().cloned().collect()
+        self.state()
+            .keys()
+            .filter(|n| n.as_str() != HOST_NETNS)
+            .cloned()
+            .collect()
     }
 
     fn remove_link(state: &mut BTreeMap<String, FakeNetns>, netns: &str, name: &str) {
@@ -82,6 +112,12 @@ impl FakeNetOps {
             ns.addrs.retain(|a| !a.ends_with(&format!(" dev {name}")));
             ns.routes.retain(|r| !r.ends_with(&format!(" dev {name}")));
             ns.sysctls.retain(|k, _| !k.contains(&format!("/{name}/")));
+            ns.table_routes.retain(|r| via_dev(&r.next) != Some(name));
+            for l in ns.links.values_mut() {
+                if l.master.as_deref() == Some(name) {
+                    l.master = None;
+                }
+            }
         }
         if let Some((pns, pname)) = link.peer {
             Self::remove_link(state, &pns, &pname);
@@ -107,6 +143,7 @@ impl NetOps for FakeNetOps {
                 mac: "00:00:00:00:00:00".into(),
                 up: false,
                 peer: None,
+                master: None,
             },
         );
         state.insert(name.to_string(), ns);
@@ -115,6 +152,9 @@ impl NetOps for FakeNetOps {
 
     fn netns_del(&self, name: &str) -> Result<(), NetError> {
         self.record(format!("netns_del {name}"));
+        if name == HOST_NETNS {
+            return Err(pre("the host namespace cannot be deleted"));
+        }
         let mut state = self.state();
         let links: Vec<String> = state
             .get(name)
@@ -194,6 +234,7 @@ impl NetOps for FakeNetOps {
                     mac: "fe:00:00:00:00:01".into(),
                     up: false,
                     peer: Some((s.peer_netns.clone(), s.peer_name.clone())),
+                    master: None,
                 },
             );
         }
@@ -204,6 +245,7 @@ impl NetOps for FakeNetOps {
                     mac: s.peer_mac.clone(),
                     up: false,
                     peer: Some((s.netns.clone(), s.name.clone())),
+                    master: None,
                 },
             );
         }
@@ -233,11 +275,20 @@ impl NetOps for FakeNetOps {
             .ok_or_else(|| pre(format!("no netns {netns}")))?;
         for cmd in cmds {
             let dev = match cmd {
-                IpCmd::LinkUp { dev } | IpCmd::AddrReplace { dev, .. } => dev,
-                IpCmd::RouteReplace { dev, .. } => dev,
+                IpCmd::LinkUp { dev } | IpCmd::AddrReplace { dev, .. } => Some(dev.as_str()),
+                IpCmd::RouteReplace { dev, .. } | IpCmd::LinkMaster { dev, .. } => {
+                    Some(dev.as_str())
+                }
+                IpCmd::Route(r) => via_dev(&r.next),
+                IpCmd::BridgeAdd { .. }
+                | IpCmd::RouteDel(_)
+                | IpCmd::RuleAdd(_)
+                | IpCmd::RuleDel(_) => None,
             };
-            if !ns.links.contains_key(dev) {
-                return Err(pre(format!("no link {dev} in {netns}")));
+            if let Some(dev) = dev {
+                if !ns.links.contains_key(dev) {
+                    return Err(pre(format!("no link {dev} in {netns}")));
+                }
             }
             match cmd {
                 IpCmd::LinkUp { dev } => {
@@ -280,6 +331,59 @@ impl NetOps for FakeNetOps {
                     ns.routes.retain(|r| !r.starts_with(&format!("{key} ")));
                     ns.routes.insert(line);
                 }
+                IpCmd::BridgeAdd { name } => {
+                    if name.len() > IFNAME_MAX || ns.links.contains_key(name) {
+                        return Err(pre(format!("cannot create bridge {name} in {netns}")));
+                    }
+                    ns.links.insert(
+                        name.clone(),
+                        FakeLink {
+                            mac: "fe:00:00:00:00:02".into(),
+                            up: false,
+                            peer: None,
+                            master: None,
+                        },
+                    );
+                }
+                IpCmd::LinkMaster { dev, master } => {
+                    if !ns.links.contains_key(master) {
+                        return Err(pre(format!("no bridge {master} in {netns}")));
+                    }
+                    if let Some(l) = ns.links.get_mut(dev) {
+                        l.master = Some(master.clone());
+                    }
+                }
+                IpCmd::Route(r) => {
+                    if let Some(dev) = via_dev(&r.next) {
+                        if !ns.links.get(dev).is_some_and(|l| l.up) {
+                            return Err(pre(format!("route via {dev}, which is down")));
+                        }
+                    }
+                    remove_route(ns, r);
+                    match (&r.next, r.table) {
+                        (NextHop::Dev(dev), MAIN_TABLE) => {
+                            ns.routes.insert(format!("{} dev {dev}", r.dst));
+                        }
+                        _ => {
+                            ns.table_routes.insert(r.clone());
+                        }
+                    }
+                }
+                IpCmd::RouteDel(r) => {
+                    if !remove_route(ns, r) {
+                        return Err(pre(format!("no route {} in table {}", r.dst, r.table)));
+                    }
+                }
+                IpCmd::RuleAdd(r) => {
+                    if !ns.rules.insert(r.clone()) {
+                        return Err(pre(format!("rule {r:?} exists in {netns}")));
+                    }
+                }
+                IpCmd::RuleDel(r) => {
+                    if !ns.rules.remove(r) {
+                        return Err(pre(format!("no rule {r:?} in {netns}")));
+                    }
+                }
             }
         }
         Ok(())
@@ -304,6 +408,80 @@ impl NetOps for FakeNetOps {
         }
         Ok(())
     }
+
+    fn rules(&self, netns: &str) -> Result<Vec<KernelRule>, NetError> {
+        let state = self.state();
+        let ns = state
+            .get(netns)
+            .ok_or_else(|| pre(format!("no netns {netns}")))?;
+        Ok(ns.rules.iter().cloned().collect())
+    }
+
+    fn table_routes(&self, netns: &str) -> Result<Vec<KernelRoute>, NetError> {
+        let state = self.state();
+        let ns = state
+            .get(netns)
+            .ok_or_else(|| pre(format!("no netns {netns}")))?;
+        let mut routes: Vec<KernelRoute> = ns.table_routes.iter().cloned().collect();
+        routes.extend(ns.routes.iter().filter_map(|line| main_route(line)));
+        Ok(routes)
+    }
+
+    fn nft_apply(&self, netns: &str, script: &str) -> Result<(), NetError> {
+        self.record(format!("nft_apply {netns}"));
+        let mut state = self.state();
+        let ns = state
+            .get_mut(netns)
+            .ok_or_else(|| pre(format!("no netns {netns}")))?;
+        ns.nft = Some(script.to_string());
+        Ok(())
+    }
+
+    fn nft_has_table(&self, netns: &str) -> Result<bool, NetError> {
+        let state = self.state();
+        let ns = state
+            .get(netns)
+            .ok_or_else(|| pre(format!("no netns {netns}")))?;
+        Ok(ns.nft.is_some())
+    }
+}
+
+/// Removes the route of `r`'s table and destination; whether there was one.
+fn remove_route(ns: &mut FakeNetns, r: &KernelRoute) -> bool {
+    let before = ns.table_routes.len() + ns.routes.len();
+    ns.table_routes
+        .retain(|x| !(x.table == r.table && x.dst == r.dst));
+    if r.table == MAIN_TABLE {
+        let key = if r.dst.prefix() == 0 {
+            "default ".to_string()
+        } else {
+            format!("{} ", r.dst)
+        };
+        ns.routes.retain(|x| !x.starts_with(&key));
+    }
+    before != ns.table_routes.len() + ns.routes.len()
+}
+
+/// A main-table line of `routes` as a [`KernelRoute`].
+fn main_route(line: &str) -> Option<KernelRoute> {
+    let words: Vec<&str> = line.split(' ').collect();
+    let dst = match words.first()? {
+        &"default" => crate::model::Ipv4Cidr::new(std::net::Ipv4Addr::UNSPECIFIED, 0)?,
+        d => d.parse().ok()?,
+    };
+    let next = match words.as_slice() {
+        [_, "dev", dev] => NextHop::Dev((*dev).to_string()),
+        [_, "via", gw, "dev", dev] => NextHop::Via {
+            gateway: gw.parse().ok()?,
+            dev: (*dev).to_string(),
+        },
+        _ => return None,
+    };
+    Some(KernelRoute {
+        table: MAIN_TABLE,
+        dst,
+        next,
+    })
 }
 
 /// Whether `addr_line` (`a.b.c.d/len dev x`) has `ip` in its subnet.

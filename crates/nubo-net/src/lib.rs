@@ -6,7 +6,7 @@
 //!
 //! - one **router namespace per VPC** (`<prefix>-vpc-…`), the VPC's VRF: IPv4
 //!   forwarding on, `169.254.169.254/32` and every subnet gateway address on its
-//!   loopback, strict reverse-path filtering (an ENI cannot spoof another's
+//!   loopback, anti-spoofing in its nftables table (an ENI cannot use another's
 //!   address, which is what lets metadata trust the source address);
 //! - one **veth pair per ENI**: `eth<N>` in the instance's namespace
 //!   (`<prefix>-i-…`) with the ENI's MAC, address and a default route via the
@@ -38,6 +38,7 @@ pub mod naming;
 pub mod netns;
 pub mod ops;
 pub mod plan;
+pub mod topology;
 
 pub use dataplane::{DataPlane, NetworkReport, ReconcileReport};
 pub use error::NetError;

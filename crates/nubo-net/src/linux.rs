@@ -1,13 +1,19 @@
 //! The real kernel behind [`NetOps`]: iproute2 (`ip -n <ns> -batch -`, one
 //! process per batch) for links, addresses and routes, `/run/netns` for the
 //! namespace list, and `/proc/sys` written from a thread inside the namespace
-//! for sysctls (no process spawn).
+//! for sysctls (no process spawn), and `nft -f -` spawned from a thread
+//! inside the namespace (a child inherits its thread's namespaces) for
+//! nftables. [`HOST_NETNS`] is the host's own namespace: no `-n`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::model::Ipv4Cidr;
 use crate::netns::{run_in_netns, NETNS_DIR};
-use crate::ops::{IpCmd, LinkInfo, NetOps, RouteInfo, Sysctl, VethSpec};
+use crate::ops::{
+    IpCmd, KernelRoute, KernelRule, LinkInfo, NetOps, NextHop, RouteInfo, RuleAction, RuleSelector,
+    Sysctl, VethSpec, HOST_NETNS, MAIN_TABLE,
+};
 use crate::NetError;
 
 /// Drives the host's kernel. Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN).
@@ -20,9 +26,23 @@ impl LinuxNetOps {
     }
 }
 
+/// `ip -n <netns> <args>`, or plain `ip <args>` in the host namespace.
+fn ip_in(netns: &str, args: &[&str], stdin: Option<&str>) -> Result<String, NetError> {
+    let mut all = Vec::with_capacity(args.len() + 2);
+    if netns != HOST_NETNS {
+        all.extend(["-n", netns]);
+    }
+    all.extend_from_slice(args);
+    ip(&all, stdin)
+}
+
 fn ip(args: &[&str], stdin: Option<&str>) -> Result<String, NetError> {
-    let command = format!("ip {}", args.join(" "));
-    let mut child = Command::new("ip")
+    run("ip", args, stdin)
+}
+
+fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Result<String, NetError> {
+    let command = format!("{program} {}", args.join(" "));
+    let mut child = Command::new(program)
         .args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -78,7 +98,157 @@ pub fn batch_line(cmd: &IpCmd) -> String {
                 None => format!("route replace {dst} dev {dev}"),
             }
         }
+        IpCmd::BridgeAdd { name } => format!("link add name {name} type bridge"),
+        IpCmd::LinkMaster { dev, master } => format!("link set dev {dev} master {master}"),
+        IpCmd::Route(r) => format!("route replace table {} {}", r.table, route_spec(r)),
+        IpCmd::RouteDel(r) => format!("route del table {} {}", r.table, r.dst),
+        IpCmd::RuleAdd(r) => format!("rule add {}", rule_spec(r)),
+        IpCmd::RuleDel(r) => format!("rule del {}", rule_spec(r)),
     }
+}
+
+fn route_spec(r: &KernelRoute) -> String {
+    match &r.next {
+        NextHop::Blackhole => format!("blackhole {}", r.dst),
+        NextHop::Dev(dev) => format!("{} dev {dev} scope link", r.dst),
+        NextHop::Via { gateway, dev } => format!("{} via {gateway} dev {dev} onlink", r.dst),
+    }
+}
+
+fn rule_spec(r: &KernelRule) -> String {
+    let selector = match &r.selector {
+        RuleSelector::To(cidr) => format!("to {cidr}"),
+        RuleSelector::Fwmark(mark) => format!("fwmark {mark}"),
+        RuleSelector::Iif(dev) => format!("iif {dev}"),
+    };
+    let action = match r.action {
+        RuleAction::Lookup(MAIN_TABLE) => "lookup main".to_string(),
+        RuleAction::Lookup(table) => format!("lookup {table}"),
+        RuleAction::Blackhole => "blackhole".to_string(),
+    };
+    format!("priority {} {selector} {action}", r.priority)
+}
+
+fn table_number(name: &str) -> Option<u32> {
+    match name {
+        "main" => Some(MAIN_TABLE),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => n.parse().ok(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct IpRule {
+    priority: u32,
+    #[serde(default)]
+    dst: Option<String>,
+    #[serde(default)]
+    dstlen: Option<u8>,
+    #[serde(default)]
+    fwmark: Option<String>,
+    #[serde(default)]
+    iif: Option<String>,
+    #[serde(default)]
+    table: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+}
+
+/// Parses `ip -j rule show`; rules of a shape Nubo never makes (several
+/// selectors, none, other actions) are left out.
+pub fn parse_rules(json: &str) -> Result<Vec<KernelRule>, NetError> {
+    let rules: Vec<IpRule> = serde_json::from_str(json)
+        .map_err(|e| NetError::Invalid(format!("unexpected `ip -j rule` output: {e}")))?;
+    Ok(rules
+        .into_iter()
+        .filter_map(|r| {
+            let to = match (&r.dst, r.dstlen) {
+                (Some(dst), len) => Some(RuleSelector::To(Ipv4Cidr::new(
+                    dst.parse().ok()?,
+                    len.unwrap_or(32),
+                )?)),
+                (None, _) => None,
+            };
+            let mark = match &r.fwmark {
+                Some(m) => Some(RuleSelector::Fwmark(
+                    u32::from_str_radix(m.trim_start_matches("0x"), 16).ok()?,
+                )),
+                None => None,
+            };
+            let iif = r.iif.clone().map(RuleSelector::Iif);
+            let mut selectors = [to, mark, iif].into_iter().flatten();
+            let selector = selectors.next()?;
+            if selectors.next().is_some() {
+                return None;
+            }
+            let action = match (r.action.as_deref(), r.table.as_deref()) {
+                (Some("blackhole"), _) => RuleAction::Blackhole,
+                (None, Some(table)) => RuleAction::Lookup(table_number(table)?),
+                _ => return None,
+            };
+            Some(KernelRule {
+                priority: r.priority,
+                selector,
+                action,
+            })
+        })
+        .collect())
+}
+
+#[derive(serde::Deserialize)]
+struct IpTableRoute {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    dst: String,
+    #[serde(default)]
+    table: Option<String>,
+    #[serde(default)]
+    gateway: Option<String>,
+    #[serde(default)]
+    dev: Option<String>,
+    #[serde(default)]
+    protocol: Option<String>,
+}
+
+/// Parses `ip -4 -j route show table all`, leaving out the kernel's own
+/// routes (the `local` table, routes derived from addresses) and shapes Nubo
+/// never makes.
+pub fn parse_table_routes(json: &str) -> Result<Vec<KernelRoute>, NetError> {
+    let routes: Vec<IpTableRoute> = serde_json::from_str(json)
+        .map_err(|e| NetError::Invalid(format!("unexpected `ip -j route` output: {e}")))?;
+    Ok(routes
+        .into_iter()
+        .filter_map(|r| {
+            if r.protocol.as_deref() == Some("kernel") {
+                return None;
+            }
+            let table = match r.table.as_deref() {
+                None => MAIN_TABLE,
+                Some(t) => table_number(t)?,
+            };
+            if table == 255 {
+                return None;
+            }
+            let dst = if r.dst == "default" {
+                Ipv4Cidr::new(std::net::Ipv4Addr::UNSPECIFIED, 0)?
+            } else if r.dst.contains('/') {
+                r.dst.parse().ok()?
+            } else {
+                Ipv4Cidr::new(r.dst.parse().ok()?, 32)?
+            };
+            let next = match (r.kind.as_deref(), r.gateway, r.dev) {
+                (Some("blackhole"), _, _) => NextHop::Blackhole,
+                (None | Some("unicast"), Some(gw), Some(dev)) => NextHop::Via {
+                    gateway: gw.parse().ok()?,
+                    dev,
+                },
+                (None | Some("unicast"), None, Some(dev)) => NextHop::Dev(dev),
+                _ => return None,
+            };
+            Some(KernelRoute { table, dst, next })
+        })
+        .collect())
 }
 
 #[derive(serde::Deserialize)]
@@ -154,18 +324,17 @@ impl NetOps for LinuxNetOps {
     }
 
     fn links(&self, netns: &str) -> Result<Vec<LinkInfo>, NetError> {
-        parse_links(&ip(&["-n", netns, "-j", "link", "show"], None)?)
+        parse_links(&ip_in(netns, &["-j", "link", "show"], None)?)
     }
 
     fn routes(&self, netns: &str) -> Result<Vec<RouteInfo>, NetError> {
-        parse_routes(&ip(&["-n", netns, "-4", "-j", "route", "show"], None)?)
+        parse_routes(&ip_in(netns, &["-4", "-j", "route", "show"], None)?)
     }
 
     fn veth_add(&self, s: &VethSpec) -> Result<(), NetError> {
-        ip(
+        ip_in(
+            &s.netns,
             &[
-                "-n",
-                &s.netns,
                 "link",
                 "add",
                 &s.name,
@@ -185,7 +354,7 @@ impl NetOps for LinuxNetOps {
     }
 
     fn link_del(&self, netns: &str, name: &str) -> Result<(), NetError> {
-        ip(&["-n", netns, "link", "delete", "dev", name], None).map(|_| ())
+        ip_in(netns, &["link", "delete", "dev", name], None).map(|_| ())
     }
 
     fn apply(&self, netns: &str, cmds: &[IpCmd]) -> Result<(), NetError> {
@@ -197,7 +366,7 @@ impl NetOps for LinuxNetOps {
             script.push_str(&batch_line(cmd));
             script.push('\n');
         }
-        ip(&["-n", netns, "-batch", "-"], Some(&script)).map(|_| ())
+        ip_in(netns, &["-batch", "-"], Some(&script)).map(|_| ())
     }
 
     fn sysctl(&self, netns: &str, settings: &[Sysctl]) -> Result<(), NetError> {
@@ -210,6 +379,39 @@ impl NetOps for LinuxNetOps {
             }
             Ok(())
         })
+    }
+
+    fn rules(&self, netns: &str) -> Result<Vec<KernelRule>, NetError> {
+        parse_rules(&ip_in(netns, &["-4", "-j", "rule", "show"], None)?)
+    }
+
+    fn table_routes(&self, netns: &str) -> Result<Vec<KernelRoute>, NetError> {
+        parse_table_routes(&ip_in(
+            netns,
+            &["-4", "-j", "route", "show", "table", "all"],
+            None,
+        )?)
+    }
+
+    fn nft_apply(&self, netns: &str, script: &str) -> Result<(), NetError> {
+        if netns == HOST_NETNS {
+            return run("nft", &["-f", "-"], Some(script)).map(|_| ());
+        }
+        let script = script.to_string();
+        // The child inherits the namespace of the thread that spawns it.
+        run_in_netns(netns, move || {
+            run("nft", &["-f", "-"], Some(&script)).map(|_| ())
+        })
+    }
+
+    fn nft_has_table(&self, netns: &str) -> Result<bool, NetError> {
+        let list = move || run("nft", &["list", "tables", "inet"], None);
+        let out = if netns == HOST_NETNS {
+            list()?
+        } else {
+            run_in_netns(netns, list)?
+        };
+        Ok(out.lines().any(|l| l.trim() == "table inet nubo"))
     }
 }
 

@@ -50,6 +50,20 @@ pub struct ExternalNet {
     pub forward_to_uplink: bool,
 }
 
+impl Default for ExternalNet {
+    /// The server's defaults: `203.0.113.0/24` (TEST-NET-3, the host is
+    /// `.1`) and the pool `198.51.100.0/24`, not forwarded.
+    fn default() -> Self {
+        let net = |a, b, c| Ipv4Cidr::new(Ipv4Addr::new(a, b, c, 0), 24);
+        ExternalNet {
+            cidr: net(203, 0, 113).unwrap_or_else(|| unreachable!()),
+            host_address: Ipv4Addr::new(203, 0, 113, 1),
+            public_pools: net(198, 51, 100).into_iter().collect(),
+            forward_to_uplink: false,
+        }
+    }
+}
+
 /// One VPC with something on this host: its router's whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VpcNet {

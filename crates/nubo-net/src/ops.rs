@@ -9,7 +9,58 @@
 
 use std::net::Ipv4Addr;
 
+use crate::model::Ipv4Cidr;
 use crate::NetError;
+
+/// The namespace name that stands for the host's own network namespace (where
+/// the external bridge lives) in every [`NetOps`] call.
+pub const HOST_NETNS: &str = "";
+
+/// The kernel's main routing table.
+pub const MAIN_TABLE: u32 = 254;
+
+/// Where a route sends packets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NextHop {
+    /// Dropped silently (`blackhole`).
+    Blackhole,
+    /// Directly out of a link (`dev <dev> scope link`): ARP for the destination.
+    Dev(String),
+    /// Through a gateway on a link, whatever the link's addresses
+    /// (`via <gateway> dev <dev> onlink`).
+    Via { gateway: Ipv4Addr, dev: String },
+}
+
+/// A route in one routing table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KernelRoute {
+    pub table: u32,
+    pub dst: Ipv4Cidr,
+    pub next: NextHop,
+}
+
+/// What selects packets for a policy-routing rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleSelector {
+    To(Ipv4Cidr),
+    Fwmark(u32),
+    Iif(String),
+}
+
+/// What a policy-routing rule does with the packets it selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleAction {
+    Lookup(u32),
+    Blackhole,
+}
+
+/// A policy-routing rule (`ip rule`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KernelRule {
+    pub priority: u32,
+    pub selector: RuleSelector,
+    pub action: RuleAction,
+}
 
 /// A link as observed in a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +111,18 @@ pub enum IpCmd {
         dev: String,
         via: Option<Ipv4Addr>,
     },
+    /// Create a bridge (an error if the name exists).
+    BridgeAdd { name: String },
+    /// Enslave a link to a bridge.
+    LinkMaster { dev: String, master: String },
+    /// Ensure a route in its table (replace semantics).
+    Route(KernelRoute),
+    /// Remove a route (its table and destination identify it).
+    RouteDel(KernelRoute),
+    /// Add a policy rule (an error if an identical one exists).
+    RuleAdd(KernelRule),
+    /// Remove a policy rule.
+    RuleDel(KernelRule),
 }
 
 /// A sysctl under `/proc/sys/` (e.g. `net/ipv4/ip_forward`) and its value.
@@ -100,4 +163,14 @@ pub trait NetOps: Send + Sync {
     fn apply(&self, netns: &str, cmds: &[IpCmd]) -> Result<(), NetError>;
     /// Write sysctls as seen from inside a namespace (per-namespace `net/…` keys).
     fn sysctl(&self, netns: &str, settings: &[Sysctl]) -> Result<(), NetError>;
+    /// The policy-routing rules of a namespace.
+    fn rules(&self, netns: &str) -> Result<Vec<KernelRule>, NetError>;
+    /// The IPv4 routes of every table of a namespace except the kernel's own
+    /// (the `local` table and routes the kernel derives from addresses).
+    fn table_routes(&self, netns: &str) -> Result<Vec<KernelRoute>, NetError>;
+    /// Run an nftables script (`nft -f -`) inside a namespace, as one
+    /// transaction.
+    fn nft_apply(&self, netns: &str, script: &str) -> Result<(), NetError>;
+    /// Whether a namespace has Nubo's nftables table (`inet nubo`).
+    fn nft_has_table(&self, netns: &str) -> Result<bool, NetError>;
 }

@@ -48,17 +48,6 @@ pub struct PlugPlan {
     pub instance_cmds: Vec<IpCmd>,
 }
 
-/// Sysctls every VPC router gets: it forwards, and strict reverse-path
-/// filtering drops packets whose source does not route back out of the ENI they
-/// came in on (AWS's source check; metadata trusts source addresses because of it).
-pub fn router_sysctls() -> Vec<Sysctl> {
-    vec![
-        Sysctl::new("net/ipv4/ip_forward", "1"),
-        Sysctl::new("net/ipv4/conf/all/rp_filter", "1"),
-        Sysctl::new("net/ipv4/conf/default/rp_filter", "1"),
-    ]
-}
-
 /// Commands every VPC router gets: loopback up with the metadata address.
 pub fn router_base_cmds() -> Vec<IpCmd> {
     vec![
@@ -221,15 +210,18 @@ pub fn eni_in_place(
 }
 
 /// Diffs desired against observed. Only names with our prefix are touched.
+/// The routers of `desired` ENIs and of `keep_vpcs` stay.
 pub fn reconcile_plan(
     cfg: &NetConfig,
     desired: &[EniPlug],
     running_instances: &[String],
+    keep_vpcs: &[String],
     observed: &Observed,
 ) -> ReconcilePlan {
     let want_routers: BTreeSet<String> = desired
         .iter()
         .map(|e| cfg.router_netns(&e.vpc_id))
+        .chain(keep_vpcs.iter().map(|v| cfg.router_netns(v)))
         .collect();
     let want_links: BTreeSet<(String, String)> = desired
         .iter()
@@ -381,7 +373,7 @@ mod tests {
                 vec![route("10.0.1.5/32", "tqe0a1")],
             )]),
         };
-        let plan = reconcile_plan(&c, &desired, &["i-03".to_string()], &observed);
+        let plan = reconcile_plan(&c, &desired, &["i-03".to_string()], &[], &observed);
         assert_eq!(
             plan.remove_links,
             vec![("tq-vpc-01".to_string(), "tqe0ff".to_string())]
@@ -432,7 +424,7 @@ mod tests {
             router_links: BTreeMap::from([("tq-vpc-01".to_string(), vec![link("tqe0a1")])]),
             router_routes: BTreeMap::from([("tq-vpc-01".to_string(), r.to_vec())]),
         };
-        assert_eq!(reconcile_plan(&c, &[e], &[], &observed).plug, vec![0]);
+        assert_eq!(reconcile_plan(&c, &[e], &[], &[], &observed).plug, vec![0]);
     }
 
     #[test]
@@ -441,7 +433,7 @@ mod tests {
             netns: vec!["tq-vpc-01".into(), "tq-i-01".into(), "nb-i-01".into()],
             ..Observed::default()
         };
-        let plan = reconcile_plan(&cfg(), &[], &[], &observed);
+        let plan = reconcile_plan(&cfg(), &[], &[], &[], &observed);
         assert_eq!(
             plan.remove_netns,
             vec!["tq-vpc-01".to_string(), "tq-i-01".to_string()]

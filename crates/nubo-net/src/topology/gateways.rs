@@ -1,0 +1,154 @@
+//! Plans of the namespaces around the VPC routers: the host (external bridge,
+//! routes of the public pools onto it, uplink host ends enslaved to it), NAT
+//! gateways (an ENI plugged like an instance's, forwarding, the masquerading
+//! table) and transit gateways (one link per attachment, one kernel table per
+//! transit-gateway route table, selected by the ingress attachment; an
+//! attachment without a table, or a destination without a route, is dropped).
+
+use super::{addr, check_tables, derived_mac, forwarding_sysctls, up, NatPlan, NsPlan};
+use super::{LINK_FAR, LINK_NEAR, PRIO_BLACKHOLE, PRIO_TABLE};
+use crate::filter;
+use crate::model::{kernel_table, NatGatewayNet, NetworkModel, TransitGatewayNet, VpcNet};
+use crate::ops::{
+    IpCmd, KernelRoute, KernelRule, NextHop, RuleAction, RuleSelector, VethSpec, HOST_NETNS,
+    MAIN_TABLE,
+};
+use crate::plan::EniPlug;
+use crate::{NetConfig, NetError};
+
+/// The host namespace: the bridge with the host's external address, a route
+/// per public pool onto it, and every uplink's host end on it.
+pub fn host_plan(cfg: &NetConfig, model: &NetworkModel) -> NsPlan {
+    let bridge = cfg.external_bridge();
+    let ext = &model.external;
+    let mut ns = NsPlan {
+        netns: HOST_NETNS.to_string(),
+        cmds: vec![
+            addr(&bridge, ext.host_address, ext.cidr.prefix()),
+            up(&bridge),
+        ],
+        ..NsPlan::default()
+    };
+    ns.managed_devs.insert(bridge.clone());
+    for pool in &ext.public_pools {
+        ns.routes.push(KernelRoute {
+            table: MAIN_TABLE,
+            dst: *pool,
+            next: NextHop::Dev(bridge.clone()),
+        });
+    }
+    for vpc in model.vpcs.iter().filter(|v| super::router::wants_uplink(v)) {
+        let end = cfg.uplink_host(&vpc.id);
+        ns.cmds.push(IpCmd::LinkMaster {
+            dev: end.clone(),
+            master: bridge.clone(),
+        });
+        ns.cmds.push(up(&end));
+        ns.gateway_links.insert(end);
+    }
+    ns
+}
+
+/// A NAT gateway: its ENI as a plug into its own namespace, forwarding on,
+/// and its masquerading table.
+pub fn nat_plan(cfg: &NetConfig, vpc: &VpcNet, nat: &NatGatewayNet) -> Result<NatPlan, NetError> {
+    let subnet = vpc.subnet(&nat.subnet_id).ok_or_else(|| {
+        NetError::Invalid(format!(
+            "NAT gateway {} is in subnet {}, which is not in {}",
+            nat.id, nat.subnet_id, vpc.id
+        ))
+    })?;
+    let plug = EniPlug {
+        eni_id: nat.eni_id.clone(),
+        vpc_id: vpc.id.clone(),
+        instance_id: nat.id.clone(),
+        mac: nat.mac.clone(),
+        address: nat.private_address,
+        prefix_len: subnet.cidr.prefix(),
+        gateway: std::net::Ipv4Addr::from(u32::from(subnet.cidr.network()) + 1),
+        device_index: 0,
+    };
+    let ns = NsPlan {
+        netns: cfg.nat_netns(&nat.id),
+        sysctls: forwarding_sysctls(),
+        nft: Some(filter::nat_gateway_ruleset(nat)),
+        ..NsPlan::default()
+    };
+    Ok(NatPlan { plug, ns })
+}
+
+/// A transit gateway's namespace and its attachment veths.
+pub fn tgw_plan(
+    cfg: &NetConfig,
+    model: &NetworkModel,
+    tgw: &TransitGatewayNet,
+) -> Result<(NsPlan, Vec<VethSpec>), NetError> {
+    let netns = cfg.tgw_netns(&tgw.id);
+    let mut ns = NsPlan {
+        netns: netns.clone(),
+        sysctls: forwarding_sysctls(),
+        // Loopback up: the kernel checks `onlink` gateways against the
+        // local table, which exists once lo is up.
+        cmds: vec![up("lo")],
+        ..NsPlan::default()
+    };
+    let mut veths = Vec::new();
+    let attachments: Vec<_> = tgw
+        .attachments
+        .iter()
+        .filter(|a| model.vpc(&a.vpc_id).is_some())
+        .collect();
+    check_tables(&netns, tgw.route_tables.iter().map(|t| t.id.as_str()))?;
+    for att in &attachments {
+        let link = cfg.tgw_attachment_link(&att.id);
+        veths.push(VethSpec {
+            netns: netns.clone(),
+            name: link.clone(),
+            peer_netns: cfg.router_netns(&att.vpc_id),
+            peer_name: cfg.tgw_vpc_link(&att.id),
+            peer_mac: derived_mac(&att.id),
+        });
+        ns.cmds.push(addr(&link, LINK_FAR, 32));
+        ns.cmds.push(up(&link));
+        ns.gateway_links.insert(link.clone());
+        let table = att
+            .route_table
+            .as_deref()
+            .filter(|rt| tgw.route_tables.iter().any(|t| t.id == *rt));
+        if let Some(rt) = table {
+            ns.rules.push(KernelRule {
+                priority: PRIO_TABLE,
+                selector: RuleSelector::Iif(link.clone()),
+                action: RuleAction::Lookup(kernel_table(rt)),
+            });
+        }
+        ns.rules.push(KernelRule {
+            priority: PRIO_BLACKHOLE,
+            selector: RuleSelector::Iif(link),
+            action: RuleAction::Blackhole,
+        });
+    }
+    for rtb in &tgw.route_tables {
+        let table = kernel_table(&rtb.id);
+        let mut seen = std::collections::BTreeSet::new();
+        for route in rtb.routes.iter().filter(|r| seen.insert(r.destination)) {
+            let to = route
+                .attachment
+                .as_deref()
+                .filter(|a| attachments.iter().any(|x| x.id == *a));
+            let next = match to {
+                Some(a) => NextHop::Via {
+                    gateway: LINK_NEAR,
+                    dev: cfg.tgw_attachment_link(a),
+                },
+                None => NextHop::Blackhole,
+            };
+            ns.routes.push(KernelRoute {
+                table,
+                dst: route.destination,
+                next,
+            });
+        }
+    }
+    Ok((ns, veths))
+}
