@@ -523,7 +523,11 @@ def phase_sg_apply(helper: Path, lab: Lab, changes: int) -> dict:
                 t1 = ask(want)
                 if t1 is None:
                     misses += 1
-                    ask(want, 30.0)  # let it settle before the next change
+                    # Let it settle before the next change; a flow that never opened makes
+                    # the revoke that follows meaningless: stop.
+                    if ask(want, 30.0) is None:
+                        raise RuntimeError(f"tcp/{PROBE_PORT}: the {call.__name__} never "
+                                           "reached the packets (30 s)")
                 else:
                     times.append(t1 - t0)
             if (n + 1) % 20 == 0:
