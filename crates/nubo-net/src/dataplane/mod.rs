@@ -355,6 +355,17 @@ impl DataPlane {
             }
         }
         for ns in &plan.remove_netns {
+            // A deleted namespace's links go when the kernel gets round to
+            // it; the uplink's host end must be gone when we return.
+            if let Some(vpc) = self.cfg.vpc_of_router(ns) {
+                let uplink = self.cfg.uplink_router(vpc);
+                let links = observed.router_links.get(ns);
+                if links.is_some_and(|l| l.iter().any(|l| l.name == uplink)) {
+                    if let Err(e) = self.ops.link_del(ns, &uplink) {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
             match self.ops.netns_del(ns) {
                 Ok(()) if self.cfg.is_router_netns(ns) => {
                     report.removed_routers.push(ns.clone());
