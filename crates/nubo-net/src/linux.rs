@@ -371,14 +371,18 @@ impl NetOps for LinuxNetOps {
 
     fn sysctl(&self, netns: &str, settings: &[Sysctl]) -> Result<(), NetError> {
         let settings = settings.to_vec();
-        run_in_netns(netns, move || {
+        let write = move || {
             for s in &settings {
                 let path = format!("/proc/sys/{}", s.key);
                 std::fs::write(&path, &s.value)
                     .map_err(|e| NetError::io(format!("write {path}"), e))?;
             }
             Ok(())
-        })
+        };
+        if netns == HOST_NETNS {
+            return write();
+        }
+        run_in_netns(netns, write)
     }
 
     fn rules(&self, netns: &str) -> Result<Vec<KernelRule>, NetError> {

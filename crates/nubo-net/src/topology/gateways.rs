@@ -37,6 +37,11 @@ pub fn host_plan(cfg: &NetConfig, model: &NetworkModel) -> NsPlan {
             next: NextHop::Dev(bridge.clone()),
         });
     }
+    if ext.forward_to_uplink {
+        ns.sysctls
+            .push(crate::ops::Sysctl::new("net/ipv4/ip_forward", "1"));
+        ns.nft = Some(host_forward_ruleset(cfg, &ext.public_pools));
+    }
     for vpc in model.vpcs.iter().filter(|v| super::router::wants_uplink(v)) {
         let end = cfg.uplink_host(&vpc.id);
         ns.cmds.push(IpCmd::LinkMaster {
@@ -47,6 +52,27 @@ pub fn host_plan(cfg: &NetConfig, model: &NetworkModel) -> NsPlan {
         ns.gateway_links.insert(end);
     }
     ns
+}
+
+/// The host's table when the operator forwards the public pools to the real
+/// uplink: traffic from a pool leaving by any interface but the bridge is
+/// masqueraded to the host's address there. Its own table (`ip <prefix>_ext`),
+/// replaced atomically; nothing else of the host's ruleset is touched.
+pub fn host_forward_ruleset(cfg: &NetConfig, pools: &[crate::model::Ipv4Cidr]) -> String {
+    let table = format!("ip {}_ext", cfg.prefix);
+    let bridge = cfg.external_bridge();
+    let pools: Vec<String> = pools.iter().map(ToString::to_string).collect();
+    let mut s = format!("table {table} {{}}\ndelete table {table}\ntable {table} {{\n");
+    s.push_str("\tchain postrouting {\n");
+    s.push_str("\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+    if !pools.is_empty() {
+        s.push_str(&format!(
+            "\t\tip saddr {{ {} }} oifname != \"{bridge}\" masquerade\n",
+            pools.join(", ")
+        ));
+    }
+    s.push_str("\t}\n}\n");
+    s
 }
 
 /// A NAT gateway: its ENI as a plug into its own namespace, forwarding on,

@@ -26,6 +26,7 @@ use crate::plan::EniPlug;
 use crate::{NetConfig, NetError};
 
 pub use diff::{diff_routes, diff_rules};
+pub use gateways::host_forward_ruleset;
 pub use open::{open_model, OPEN_GROUP};
 
 /// The address of the requester side of every peering link and of the VPC

@@ -433,3 +433,21 @@ fn derived_macs_are_stable_unicast_and_local() {
     assert!(crate::plan::normalize_mac(&m).is_ok());
     assert!(m.starts_with("02:"));
 }
+
+#[test]
+fn forwarding_to_the_uplink_is_an_operator_opt_in() {
+    let m = model();
+    let host = plan(&cfg(), &m).unwrap().host.unwrap();
+    assert!(
+        host.nft.is_none() && host.sysctls.is_empty(),
+        "off by default"
+    );
+    let mut m = model();
+    m.external.forward_to_uplink = true;
+    let host = plan(&cfg(), &m).unwrap().host.unwrap();
+    assert_eq!(host.sysctls, vec![Sysctl::new("net/ipv4/ip_forward", "1")]);
+    let script = host.nft.unwrap();
+    assert!(script.starts_with("table ip tq_ext {}\ndelete table ip tq_ext\n"));
+    assert!(script.contains("ip saddr { 198.51.100.0/24 } oifname != \"tq-ext\" masquerade"));
+    assert!(!script.contains("inet nubo"), "never the routers' table");
+}
