@@ -7,6 +7,8 @@ Phases (each can be skipped with --phases):
               -i 0.01 and a one-byte TCP request/response loop: p50/p99 RTT), --rounds times
               alternately (the server and its instances are up for both), between
               (a) a bare veth pair: two namespaces this script creates, one veth between them;
+              (a') a bare router: the same with a forwarding namespace between (two veths,
+                  no firewall): the routed design's floor;
               (b) two Nubo instances in two subnets of one VPC, so the packets cross eth0 ->
                   the VPC router (forwarding, conntrack, the network ACLs of both subnets, the
                   security groups) -> eth0. 1,000 security-group rules are present (10 groups
@@ -247,28 +249,45 @@ def measure_pair(helper: Path, client_ns: str, server_ns: str, dst: str, seconds
 
 
 class BarePair:
-    """Two namespaces this script creates, joined by one veth and nothing else."""
+    """Namespaces this script creates: `a` and `b` joined by one veth and nothing else; with
+    `routed`, a third namespace `r` between them instead (two veths, IP forwarding, no
+    firewall, no conntrack): the floor of any routed design, Nubo's without its filters."""
 
-    def __init__(self, prefix: str):
-        self.a, self.b = f"{prefix}-bare1", f"{prefix}-bare2"
-        self.dst = "10.99.0.2"
+    def __init__(self, prefix: str, routed: bool = False):
+        tag = "rt" if routed else "bare"
+        self.a, self.b, self.r = f"{prefix}-{tag}1", f"{prefix}-{tag}2", f"{prefix}-{tag}r"
+        self.names = [self.a, self.b] + ([self.r] if routed else [])
         try:
-            for ns in (self.a, self.b):
+            for ns in self.names:
                 sh("ip", "netns", "add", ns)
                 sh(*in_ns(ns, "ip", "link", "set", "lo", "up"))
-            sh("ip", "link", "add", f"{prefix}bv1", "type", "veth", "peer", "name",
-               f"{prefix}bv2")
-            for ns, link, addr in ((self.a, f"{prefix}bv1", "10.99.0.1/24"),
-                                   (self.b, f"{prefix}bv2", "10.99.0.2/24")):
-                sh("ip", "link", "set", link, "netns", ns)
-                sh(*in_ns(ns, "ip", "addr", "add", addr, "dev", link))
-                sh(*in_ns(ns, "ip", "link", "set", link, "up"))
+            if not routed:
+                self.dst = "10.99.0.2"
+                self.link(f"{prefix}bv1", self.a, "10.99.0.1/24", f"{prefix}bv2", self.b,
+                          "10.99.0.2/24")
+                return
+            self.dst = "10.98.2.2"
+            sh(*in_ns(self.r, "sysctl", "-qw", "net.ipv4.ip_forward=1"))
+            self.link(f"{prefix}rv1", self.a, "10.98.1.2/24", f"{prefix}rv2", self.r,
+                      "10.98.1.1/24")
+            self.link(f"{prefix}rv3", self.b, "10.98.2.2/24", f"{prefix}rv4", self.r,
+                      "10.98.2.1/24")
+            sh(*in_ns(self.a, "ip", "route", "add", "default", "via", "10.98.1.1"))
+            sh(*in_ns(self.b, "ip", "route", "add", "default", "via", "10.98.2.1"))
         except Exception:
             self.delete()
             raise
 
+    @staticmethod
+    def link(name1: str, ns1: str, addr1: str, name2: str, ns2: str, addr2: str) -> None:
+        sh("ip", "link", "add", name1, "type", "veth", "peer", "name", name2)
+        for ns, link, addr in ((ns1, name1, addr1), (ns2, name2, addr2)):
+            sh("ip", "link", "set", link, "netns", ns)
+            sh(*in_ns(ns, "ip", "addr", "add", addr, "dev", link))
+            sh(*in_ns(ns, "ip", "link", "set", link, "up"))
+
     def delete(self) -> None:
-        for ns in (self.a, self.b):
+        for ns in self.names:
             sh("ip", "netns", "delete", ns, check=False)
 
 
@@ -473,19 +492,24 @@ def phase_throughput(helper: Path, lab: Lab, seconds: int, rounds: int) -> dict:
     finally:
         d.stop()
     bare = BarePair(lab.prefix)
-    out: dict = {"bare": [], "nubo": []}
+    routed = BarePair(lab.prefix, routed=True)
+    out: dict = {"bare": [], "routed": [], "nubo": []}
     try:
         for r in range(rounds):
             out["bare"].append(measure_pair(helper, bare.a, bare.b, bare.dst, seconds,
                                             f"bare veth pair, round {r + 1}"))
+            out["routed"].append(measure_pair(helper, routed.a, routed.b, routed.dst,
+                                              seconds, f"bare router, round {r + 1}"))
             out["nubo"].append(measure_pair(helper, client_ns, server_ns, dst, seconds,
                                             f"nubo instances, round {r + 1}"))
     finally:
         bare.delete()
+        routed.delete()
     for streams in ("iperf_P1", "iperf_P2"):
         mean = {k: sum(row[streams]["gbit_s"] for row in out[k]) / rounds
-                for k in ("bare", "nubo")}
+                for k in ("bare", "routed", "nubo")}
         out[f"ratio_{streams}"] = mean["nubo"] / mean["bare"]
+        out[f"ratio_routed_{streams}"] = mean["nubo"] / mean["routed"]
     out["security_group_rules"] = lab.rule_count()
     out["network_acl_entries"] = lab.acl_entries()
     out["router_nft_rules"] = lab.router_rules()
@@ -621,6 +645,7 @@ def markdown(result: dict) -> str:
                 "TCP RR p50 / p99 µs |", "|---|---|---|---|---|"]
         for r in range(len(thr["bare"])):
             for name, label in (("bare", "bare veth pair"),
+                                ("routed", "bare router (veth, forwarding, veth; no filter)"),
                                 ("nubo", "Nubo: instance → router → instance")):
                 row = thr[name][r]
                 out.append(f"| {label} (round {r + 1}) | {fmt(row['iperf_P1']['gbit_s'], 2)} | "
@@ -629,7 +654,9 @@ def markdown(result: dict) -> str:
                            f"{fmt(row['tcp_rr']['p50_us'], 0)} / "
                            f"{fmt(row['tcp_rr']['p99_us'], 0)} |")
         out += ["", f"Nubo / bare (mean of the rounds): **{thr['ratio_iperf_P1']:.0%}** (1 stream),"
-                    f" {thr['ratio_iperf_P2']:.0%} (2 streams); target ≥ 80%. Present: "
+                    f" {thr['ratio_iperf_P2']:.0%} (2 streams); target ≥ 80%. Nubo / bare "
+                    f"router: {thr['ratio_routed_iperf_P1']:.0%} (1 stream), "
+                    f"{thr['ratio_routed_iperf_P2']:.0%} (2 streams). Present: "
                     f"{thr['security_group_rules']} security-group rules, "
                     f"{thr['network_acl_entries']} ACL entries, {thr['router_nft_rules']} "
                     "nftables rules in the router.", ""]
