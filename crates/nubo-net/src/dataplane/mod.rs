@@ -43,10 +43,13 @@ pub struct ReconcileReport {
 pub struct NetworkReport {
     /// Namespaces whose routes, rules or firewall were (re)written.
     pub changed: Vec<String>,
-    /// Namespaces already as desired (no kernel work beyond observing).
+    /// Namespaces whose plan equals the last applied one (not touched).
     pub unchanged: usize,
     /// Prefixed kernel objects removed because the model no longer wants them.
     pub removed: Vec<String>,
+    /// Namespaces applied without what goes through ENIs not plugged yet
+    /// (retried on the next pass).
+    pub waiting: Vec<String>,
 }
 
 /// Plugs, unplugs and reconciles ENIs on this host. Its methods block (each

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{DataPlane, NetworkReport};
-use crate::ops::{IpCmd, LinkInfo, VethSpec, HOST_NETNS};
+use crate::ops::{IpCmd, LinkInfo, NextHop, VethSpec, HOST_NETNS};
 use crate::topology::{self, NsPlan, TopologyPlan};
 use crate::{NetError, NetworkModel};
 
@@ -149,9 +149,15 @@ impl DataPlane {
                 report.unchanged += 1;
                 continue;
             }
-            self.converge_netns(ns, &mut links, &mut report)?;
+            let complete = self.converge_netns(ns, &mut links, &mut report)?;
             report.changed.push(ns.netns.clone());
-            applied.by_netns.insert(ns.netns.clone(), ns.clone());
+            if complete {
+                applied.by_netns.insert(ns.netns.clone(), ns.clone());
+            } else {
+                // Retried on the next pass, when the ENI is plugged.
+                report.waiting.push(ns.netns.clone());
+                applied.by_netns.remove(&ns.netns);
+            }
         }
 
         // What the model no longer wants.
@@ -200,13 +206,16 @@ impl DataPlane {
 
     /// One namespace: sysctls, one `ip -batch` (links up, bridge ports,
     /// addresses, the route and rule differences), stale gateway links
-    /// removed, then the whole nftables table replaced atomically.
+    /// removed, then the whole nftables table replaced atomically. Whatever
+    /// goes through an ENI link that is not plugged yet (an instance whose
+    /// launch is under way) waits for a later pass instead of failing the
+    /// whole namespace: false then.
     fn converge_netns(
         &self,
         ns: &NsPlan,
         links: &mut LinkCache<'_>,
         report: &mut NetworkReport,
-    ) -> Result<(), NetError> {
+    ) -> Result<bool, NetError> {
         if !ns.sysctls.is_empty() {
             self.ops.sysctl(&ns.netns, &ns.sysctls)?;
         }
@@ -221,17 +230,31 @@ impl DataPlane {
             report.removed.push(format!("{}/{link}", ns.netns));
             links.forget(&ns.netns);
         }
-        let mut cmds = ns.cmds.clone();
-        cmds.extend(topology::diff_rules(ns, &self.ops.rules(&ns.netns)?));
+        let present: BTreeSet<String> = links
+            .get(&ns.netns)?
+            .iter()
+            .map(|l| l.name.clone())
+            .collect();
+        let mut plan = ns.clone();
+        let before = plan.cmds.len() + plan.routes.len();
+        plan.cmds
+            .retain(|c| cmd_dev(c).is_none_or(|d| present.contains(d)));
+        plan.routes.retain(|r| match &r.next {
+            NextHop::Blackhole => true,
+            NextHop::Dev(d) | NextHop::Via { dev: d, .. } => present.contains(d),
+        });
+        let complete = before == plan.cmds.len() + plan.routes.len();
+        let mut cmds = plan.cmds.clone();
+        cmds.extend(topology::diff_rules(&plan, &self.ops.rules(&ns.netns)?));
         cmds.extend(topology::diff_routes(
-            ns,
+            &plan,
             &self.ops.table_routes(&ns.netns)?,
         ));
         self.ops.apply(&ns.netns, &cmds)?;
         if let Some(script) = &ns.nft {
             self.ops.nft_apply(&ns.netns, script)?;
         }
-        Ok(())
+        Ok(complete)
     }
 
     /// Uplink, peering and attachment links (either end), which the model
@@ -241,5 +264,20 @@ impl DataPlane {
             && name
                 .strip_prefix(&self.cfg.prefix)
                 .is_some_and(|rest| rest.starts_with(['u', 'x', 'p', 't', 'a']))
+    }
+}
+
+/// The link a command needs, if any.
+fn cmd_dev(cmd: &IpCmd) -> Option<&str> {
+    match cmd {
+        IpCmd::LinkUp { dev }
+        | IpCmd::AddrReplace { dev, .. }
+        | IpCmd::RouteReplace { dev, .. }
+        | IpCmd::LinkMaster { dev, .. } => Some(dev),
+        IpCmd::BridgeAdd { .. }
+        | IpCmd::Route(_)
+        | IpCmd::RouteDel(_)
+        | IpCmd::RuleAdd(_)
+        | IpCmd::RuleDel(_) => None,
     }
 }

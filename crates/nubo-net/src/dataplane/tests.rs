@@ -533,3 +533,35 @@ mod network {
         }
     }
 }
+
+mod waiting {
+    //! An ENI in the model but not plugged yet (its launch is under way).
+
+    use super::*;
+    use crate::filter::fixture::model;
+    use crate::topology::instance_plugs;
+
+    #[test]
+    fn an_eni_not_plugged_yet_waits_without_failing_the_pass() {
+        let (fake, dp) = dp();
+        let m = model();
+        let plugs = instance_plugs(&m);
+        for p in plugs.iter().skip(1) {
+            dp.plug(p).unwrap();
+        }
+        let report = dp.apply_network(&m).unwrap();
+        assert_eq!(report.waiting, vec!["tq-vpc-0a".to_string()]);
+        let a = fake.netns("tq-vpc-0a").unwrap();
+        assert!(a.nft.is_some() && a.links.contains_key("tqu0a"));
+        assert!(!a.routes.iter().any(|r| r.contains("tqe0001")));
+        // Plugged: the next pass completes it (the router is not cached).
+        dp.plug(&plugs[0]).unwrap();
+        let report = dp.apply_network(&m).unwrap();
+        assert!(report.waiting.is_empty(), "{report:?}");
+        assert!(fake
+            .netns("tq-vpc-0a")
+            .unwrap()
+            .routes
+            .contains("10.0.1.10/32 dev tqe0001"));
+    }
+}
