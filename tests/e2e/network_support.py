@@ -245,6 +245,23 @@ def eventually(what: str, check: Callable[[], Any], timeout: float = CONVERGE):
         time.sleep(0.1)
 
 
+def eventually_all(what: str, check: Callable[[], dict], want: bool = True,
+                   timeout: float = CONVERGE) -> dict:
+    """Poll check() -> {name: outcome or tuple of outcomes} until every outcome is `want`;
+    on failure, name the ones that are not."""
+    def flat(v):
+        return v if isinstance(v, tuple) else (v,)
+    deadline = time.monotonic() + timeout
+    while True:
+        last = check()
+        wrong = {k: v for k, v in last.items() if any(x != want for x in flat(v))}
+        if not wrong:
+            return last
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout}s: {what}; not {want}: {wrong}", pytrace=False)
+        time.sleep(0.1)
+
+
 def steadily(what: str, check: Callable[[], Any], settle: float = CONVERGE):
     """A negative outcome: check() must become falsy within `settle` and stay so for three
     more probes (each probe already waits PROBE_TIMEOUT for a packet that never comes)."""
@@ -736,5 +753,5 @@ def env_seed(name: str, default: int) -> int:
 
 
 __all__ = ["ANYWHERE", "CONVERGE", "Conversation", "Inst", "InternetHost", "Lab", "Listener", "Probe",
-           "Result", "env_seed", "eventually", "host_connect", "lab", "perm", "probe",
+           "Result", "env_seed", "eventually", "eventually_all", "host_connect", "lab", "perm", "probe",
            "run_many", "run_probes", "ssh_argv", "steadily", "error_code"]

@@ -24,7 +24,7 @@ import itertools
 
 from instance_support import base_image  # noqa: F401  (fixtures)
 from network_support import (  # noqa: F401  (fixtures)
-    ANYWHERE, CONVERGE, Probe, eventually, host_connect, lab, perm, probe, run_many, steadily)
+    ANYWHERE, CONVERGE, Probe, eventually, eventually_all, host_connect, lab, perm, probe, run_many, steadily)
 
 VPC1, VPC2 = "10.51.0.0/16", "10.52.0.0/16"
 WEB = 8080
@@ -71,10 +71,8 @@ def test_two_vpc_peering_lab(nubo, lab):
     assert len(cross) == 8
 
     # 1. Before peering routes: within VPC 1 both ways work; nothing crosses.
-    within = eventually("VPC 1's public and private instances reach each other", lambda: (
-        lambda r: r if all(all(v) for v in r.values()) else None)(reach_all([
-            ("pub->priv", a_pub, a_priv), ("priv->pub", a_priv, a_pub)])))
-    assert within
+    eventually_all("VPC 1's public and private instances reach each other", lambda: reach_all([
+        ("pub->priv", a_pub, a_priv), ("priv->pub", a_priv, a_pub)]))
     pcx = lab.peering(vpc1, vpc2)
     blocked = reach_all(cross)
     assert not any(ok for pair in blocked.values() for ok in pair), blocked
@@ -84,8 +82,8 @@ def test_two_vpc_peering_lab(nubo, lab):
         lab.route(rtb, VPC2, VpcPeeringConnectionId=pcx)
     for rtb in (rtb_pub2, rtb_priv2):
         lab.route(rtb, VPC1, VpcPeeringConnectionId=pcx)
-    result = eventually("all eight cross-VPC directions (ping and TCP 22)", lambda: (
-        lambda r: r if all(all(v) for v in r.values()) else None)(reach_all(cross)))
+    result = eventually_all("all eight cross-VPC directions (ping and TCP 22)",
+                            lambda: reach_all(cross))
     assert set(result) == {name for name, _, _ in cross}
 
     # 3. The external network.
@@ -124,10 +122,8 @@ def test_two_vpc_peering_lab(nubo, lab):
     for rtb in (rtb_pub2, rtb_priv2):
         ec2.delete_route(RouteTableId=rtb, DestinationCidrBlock=VPC1)
         ec2.delete_route(RouteTableId=rtb, DestinationCidrBlock=ANYWHERE)
-    gone = eventually("no traffic between the VPCs once the peering is deleted", lambda: (
-        lambda r: r if not any(ok for pair in r.values() for ok in pair) else None)(
-            reach_all(cross)))
-    assert gone
+    eventually_all("no traffic between the VPCs once the peering is deleted",
+                   lambda: reach_all(cross), want=False)
     tgw = lab.transit_gateway()
     att1 = lab.tgw_attachment(tgw, vpc1, priv1)
     att2 = lab.tgw_attachment(tgw, vpc2, priv2)
