@@ -230,18 +230,27 @@ impl DataPlane {
             report.removed.push(format!("{}/{link}", ns.netns));
             links.forget(&ns.netns);
         }
-        let present: BTreeSet<String> = links
-            .get(&ns.netns)?
+        // A route needs its link up (the kernel refuses a next hop on a
+        // link that is down): up already, or brought up by this batch. An
+        // ENI link a concurrent plug has made but not yet brought up waits.
+        let observed = links.get(&ns.netns)?;
+        let present: BTreeSet<&str> = observed.iter().map(|l| l.name.as_str()).collect();
+        let mut usable: BTreeSet<&str> = observed
             .iter()
-            .map(|l| l.name.clone())
+            .filter(|l| l.up)
+            .map(|l| l.name.as_str())
             .collect();
+        usable.extend(ns.cmds.iter().filter_map(|c| match c {
+            IpCmd::LinkUp { dev } if present.contains(dev.as_str()) => Some(dev.as_str()),
+            _ => None,
+        }));
         let mut plan = ns.clone();
         let before = plan.cmds.len() + plan.routes.len();
         plan.cmds
             .retain(|c| cmd_dev(c).is_none_or(|d| present.contains(d)));
         plan.routes.retain(|r| match &r.next {
             NextHop::Blackhole => true,
-            NextHop::Dev(d) | NextHop::Via { dev: d, .. } => present.contains(d),
+            NextHop::Dev(d) | NextHop::Via { dev: d, .. } => usable.contains(d.as_str()),
         });
         let complete = before == plan.cmds.len() + plan.routes.len();
         let mut cmds = plan.cmds.clone();

@@ -554,6 +554,12 @@ mod waiting {
         let a = fake.netns("tq-vpc-0a").unwrap();
         assert!(a.nft.is_some() && a.links.contains_key("tqu0a"));
         assert!(!a.routes.iter().any(|r| r.contains("tqe0001")));
+        // Half plugged (the veth made, not yet up): still waiting, no error.
+        let half = crate::plan::plug_plan(dp.config(), &plugs[0]).unwrap();
+        dp.ensure_instance_netns(&plugs[0].instance_id).unwrap();
+        fake.veth_add(&half.veth).unwrap();
+        let report = dp.apply_network(&m).unwrap();
+        assert_eq!(report.waiting, vec!["tq-vpc-0a".to_string()]);
         // Plugged: the next pass completes it (the router is not cached).
         dp.plug(&plugs[0]).unwrap();
         let report = dp.apply_network(&m).unwrap();
