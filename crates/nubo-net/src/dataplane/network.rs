@@ -195,12 +195,20 @@ impl DataPlane {
         if near {
             self.ops.link_del(&veth.netns, &veth.name)?;
         }
-        if far {
+        // A lone far end (its peer was elsewhere), unless it went with the
+        // near end just deleted.
+        if far
+            && (!near
+                || self
+                    .ops
+                    .links(&veth.peer_netns)?
+                    .iter()
+                    .any(|l| l.name == veth.peer_name))
+        {
             self.ops.link_del(&veth.peer_netns, &veth.peer_name)?;
         }
         self.ops.veth_add(veth)?;
-        links.forget(&veth.netns);
-        links.forget(&veth.peer_netns);
+        links.links.clear();
         Ok(())
     }
 
@@ -226,9 +234,13 @@ impl DataPlane {
             .map(|l| l.name.clone())
             .collect();
         for link in stale {
-            self.ops.link_del(&ns.netns, &link)?;
-            report.removed.push(format!("{}/{link}", ns.netns));
-            links.forget(&ns.netns);
+            // The peer end of a veth goes with it, in whatever namespace:
+            // what was observed anywhere may be stale now.
+            if links.has(&ns.netns, &link)? {
+                self.ops.link_del(&ns.netns, &link)?;
+                report.removed.push(format!("{}/{link}", ns.netns));
+            }
+            links.links.clear();
         }
         // A route needs its link up (the kernel refuses a next hop on a
         // link that is down): up already, or brought up by this batch. An

@@ -485,6 +485,33 @@ mod network {
     }
 
     #[test]
+    fn removing_a_peering_removes_both_ends_once() {
+        let (fake, dp) = dp();
+        let mut m = model();
+        // vpc-0b on the transit gateway too, so its links are observed
+        // before vpc-0a's converge deletes the shared peering veth.
+        let mut att = m.transit_gateways[0].attachments[0].clone();
+        att.id = "tgw-attach-0u".into();
+        att.vpc_id = "vpc-0b".into();
+        att.subnet_id = "subnet-0b1".into();
+        m.transit_gateways[0].attachments.push(att);
+        plug_all(&dp, &m).unwrap();
+        dp.apply_network(&m).unwrap();
+        m.peerings.clear();
+        let report = dp.apply_network(&m).unwrap();
+        assert_eq!(
+            report.removed,
+            vec!["tq-vpc-0a/tqp0ab".to_string()],
+            "{report:?}"
+        );
+        assert!(!fake
+            .netns("tq-vpc-0b")
+            .unwrap()
+            .links
+            .contains_key("tqp0ab"));
+    }
+
+    #[test]
     fn reconcile_keeps_nat_gateways_and_their_routers() {
         let (fake, dp) = dp();
         let mut m = model();
