@@ -1,5 +1,5 @@
 """The randomized data-plane test: random security groups, network ACLs and route tables over
-two or three VPCs (two of them peered) and about six instances; then hundreds of real probes
+two or three VPCs (two of them peered, a third one's peering deleted to make blackholes) and about six instances; then hundreds of real probes
 (source instance, destination instance, TCP port with a chosen source port, or ICMP echo),
 each compared with an independent evaluation of AWS's rules written here, from the API calls
 the test made — never from Nubo's code or its descriptions. Zero disagreements.
@@ -8,7 +8,8 @@ The evaluator (`Model.verdict`) encodes AWS's documented behaviour:
 - routing: the same VPC is always reachable (the `local` route); another VPC only when the
   source subnet's route table sends the destination, by longest prefix, to a peering
   connection between the two VPCs, and the destination subnet's table routes the reply back
-  the same way (a peering route is needed on both sides);
+  the same way (a peering route is needed on both sides); a longer prefix through a deleted
+  peering connection (a blackhole route) wins and drops;
 - security groups: stateful; a flow needs an egress rule of one of the source ENI's groups
   (union) matching the destination, and an ingress rule of one of the destination's groups
   matching the source; a rule's peer is a CIDR or a group (its members' private addresses);
@@ -275,6 +276,7 @@ def test_random_rules_match_an_independent_evaluation(nubo, lab):
         model.acl_out[sid] = [r for eg, r in entries if eg]
         model.acl_in[sid] = [r for eg, r in entries if not eg]
 
+    gone_pcx = lab.peering(vpcs[0], vpcs[2]) if n_vpcs == 3 else None
     # Route tables: a table per subnet; peered subnets route all, one subnet or none of the
     # peer's block through the peering.
     for sid in subnet_cidr:
@@ -285,14 +287,22 @@ def test_random_rules_match_an_independent_evaluation(nubo, lab):
             continue
         peer = vpcs[1] if vpc == vpcs[0] else vpcs[0]
         choice = rng.random()
-        if choice < 0.75:
+        if choice < 0.8:
             destination = model.vpc_cidr[peer]
-        elif choice < 0.9:
+        elif choice < 0.92:
             destination = subnet_cidr[rng.choice(subnets[peer])]
         else:
             continue
         lab.route(rtb, destination, VpcPeeringConnectionId=pcx)
         model.routes[sid].append((destination, pcx))
+        if gone_pcx and vpc == vpcs[0] and rng.random() < 0.5:
+            # A longer prefix through a peering that is deleted below: a blackhole that wins
+            # over the working route by longest-prefix match.
+            blackholed = subnet_cidr[rng.choice(subnets[peer])]
+            lab.route(rtb, blackholed, VpcPeeringConnectionId=gone_pcx)
+            model.routes[sid].append((blackholed, gone_pcx))
+    if gone_pcx:
+        ec2.delete_vpc_peering_connection(VpcPeeringConnectionId=gone_pcx)
 
     # Instances last: the data plane has every rule before the first packet.
     launched = lab.instances([{"subnet": n.subnet, "groups": n.groups, "ip": n.ip}
@@ -342,8 +352,11 @@ def test_random_rules_match_an_independent_evaluation(nubo, lab):
                 f"{dst.ip} ({dst.subnet}, groups {dst.groups}) {p.kind} {p.port or ''} "
                 f"sport {p.sport}: evaluator {want} ({why}), network {got}")
     reasons = Counter(expected[p.id][1] for _, _, p in probes)
-    print(f"{len(probes)} probes, evaluator: {dict(reasons)}; {len(disagreements)} "
-          f"disagreements (seed {seed})")
+    allowed = reasons["allowed"]
+    blackholes = sum(1 for rs in model.routes.values() for _, t in rs if t == gone_pcx)
+    print(f"{len(probes)} probes, evaluator: {dict(reasons)}; {blackholes} blackhole routes; "
+          f"{len(disagreements)} disagreements (seed {seed})")
+    assert min(allowed, len(probes) - allowed) >= 10, "a degenerate configuration proves little"
     assert not disagreements, (f"seed {seed}: {len(disagreements)} of {len(probes)} probes "
                                "disagree:\n" + "\n".join(disagreements) + "\n" + describe(model))
 
