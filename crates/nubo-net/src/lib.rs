@@ -16,13 +16,20 @@
 //! - the **metadata service** ([`imds`]) listening on 169.254.169.254:80 inside
 //!   each router namespace, identifying the caller by (VPC, source address).
 //!
-//! Layout, so that route tables, security groups, ACLs and gateways can grow in
-//! later: [`plan`] is pure (desired model + observed kernel → kernel objects and
-//! actions), [`ops::NetOps`] is the narrow kernel trait with the real
+//! - the rest of the VPC model (issue 5), from a [`NetworkModel`] the agent
+//!   builds each pass: route tables as policy routing ([`topology`]), security
+//!   groups, network ACLs, source/dest checks and the internet gateway's 1:1
+//!   NAT as one atomic nftables table per router ([`filter`]), NAT-gateway and
+//!   transit-gateway namespaces, peering links, and the host's external bridge
+//!   carrying the public pools ([`DataPlane::apply_network`]).
+//!
+//! Layout: [`plan`] and [`topology`] are pure (desired model + observed kernel
+//! → kernel objects and commands), [`filter`] renders nftables text,
+//! [`ops::NetOps`] is the narrow kernel trait with the real
 //! [`linux::LinuxNetOps`] and the recording [`fake::FakeNetOps`], and
-//! [`DataPlane`] executes plans (plug, unplug, reconcile). Every kernel object
-//! carries the configured name prefix ([`naming`]), so the reconciler removes
-//! prefixed orphans and tests can prove nothing leaked.
+//! [`DataPlane`] executes (plug, unplug, apply_network, reconcile). Every
+//! kernel object carries the configured name prefix ([`naming`]), so the
+//! reconciler removes prefixed orphans and tests can prove nothing leaked.
 //!
 //! This crate does not depend on the store or the EC2 service: it is a leaf that
 //! only the host agent uses.
