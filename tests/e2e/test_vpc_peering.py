@@ -260,6 +260,13 @@ def test_security_group_rules_reference_a_peered_accounts_group(nubo, two_accoun
     assert group["IpPermissions"][0]["UserIdGroupPairs"][0]["PeeringStatus"] == "deleted"
     expect_error("InvalidGroup.NotFound", ea.authorize_security_group_egress, GroupId=web,
                  IpPermissions=ssh_from_db)
+    # A stale rule is still revoked by the group it names (then both groups can go).
+    ea.revoke_security_group_ingress(GroupId=web, IpPermissions=ssh_from_db)
+    assert ea.describe_security_groups(GroupIds=[web])["SecurityGroups"][0]["IpPermissions"] == []
+    nubo.aws("ec2", "revoke-security-group-ingress", "--group-id", db, "--ip-permissions",
+             f'IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{{UserId={a.account_id},'
+             f'GroupId={web}}}]', creds=b.creds)
+    assert eb.describe_security_groups(GroupIds=[db])["SecurityGroups"][0]["IpPermissions"] == []
 
 
 def test_each_side_modifies_its_own_peering_options(nubo, two_accounts, cleanup):

@@ -100,6 +100,29 @@ pub enum Target {
     },
 }
 
+impl Target {
+    /// Whether two targets name the same peer: a group reference is the
+    /// group and its account, whichever peering connection it was made
+    /// through (a reference outlives its peering, as on AWS).
+    pub fn same_peer(&self, other: &Target) -> bool {
+        match (self, other) {
+            (
+                Target::Group {
+                    group_id: a,
+                    user_id: ua,
+                    ..
+                },
+                Target::Group {
+                    group_id: b,
+                    user_id: ub,
+                    ..
+                },
+            ) => a == b && ua == ub,
+            (a, b) => a == b,
+        }
+    }
+}
+
 /// Where a referenced group of a peered VPC lives, as `UserIdGroupPair`
 /// shows it (`vpcId`, `vpcPeeringConnectionId`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,7 +176,7 @@ impl Rule {
         self.protocol == spec.protocol
             && self.from_port == spec.from_port
             && self.to_port == spec.to_port
-            && self.target == spec.target
+            && self.target.same_peer(&spec.target)
     }
 
     /// The group this rule references, if any.

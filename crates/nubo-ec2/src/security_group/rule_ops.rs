@@ -85,7 +85,24 @@ async fn resolve_pair(
     scope: &RequestScope,
     owner: &SecurityGroup,
     pair: &GroupPairInput,
+    revoking: bool,
 ) -> Result<Target, Error> {
+    if revoking {
+        // A rule is revoked by the group it names, even when that reference
+        // went stale (its peering was deleted, or the group itself), as on
+        // AWS: the stored rule is found by group ID and account alone.
+        if let Some(id) = pair.group_id.as_deref() {
+            let user_id = match pair.user_id.as_deref() {
+                Some(user) => AccountId::parse(user)?,
+                None => scope.account.clone(),
+            };
+            return Ok(Target::Group {
+                group_id: parse_group_id(id)?,
+                user_id,
+                peering: None,
+            });
+        }
+    }
     if let Some(user) = pair.user_id.as_deref() {
         if user != scope.account.as_str() {
             return resolve_peer_pair(tx, scope, owner, user, pair).await;
@@ -200,6 +217,7 @@ async fn resolve_permissions(
     scope: &RequestScope,
     owner: &SecurityGroup,
     permissions: &[PermissionInput],
+    revoking: bool,
 ) -> Result<Vec<RuleSpec>, Error> {
     if permissions.is_empty() {
         return Err(Error::MissingParameter("IpPermissions".into()));
@@ -229,7 +247,7 @@ async fn resolve_permissions(
                 protocol,
                 from_port,
                 to_port,
-                target: resolve_pair(tx, scope, owner, pair).await?,
+                target: resolve_pair(tx, scope, owner, pair, revoking).await?,
                 description: pair.description.clone(),
             });
         }
@@ -350,7 +368,7 @@ impl Ec2Service {
         let tags = tags_for(ResourceKind::SecurityGroupRule, tag_specifications)?;
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let mut group = resolve_in_tx(&mut tx, scope, group).await?;
-        let specs = resolve_permissions(&mut tx, scope, &group.value, permissions).await?;
+        let specs = resolve_permissions(&mut tx, scope, &group.value, permissions, false).await?;
         check_additions(group.value.rules(egress), &specs, MAX_RULES_PER_DIRECTION)?;
         let added: Vec<Rule> = specs
             .into_iter()
@@ -396,7 +414,8 @@ impl Ec2Service {
             positions.push(i);
         }
         if !permissions.is_empty() {
-            let specs = resolve_permissions(&mut tx, scope, &group.value, permissions).await?;
+            let specs =
+                resolve_permissions(&mut tx, scope, &group.value, permissions, true).await?;
             positions.extend(find_rules(group.value.rules(egress), &specs)?);
         }
         positions.sort_unstable();
@@ -491,6 +510,7 @@ impl Ec2Service {
                 scope,
                 &group.value,
                 std::slice::from_ref(&permission),
+                false,
             )
             .await?
             .into_iter()
