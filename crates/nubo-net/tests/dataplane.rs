@@ -6,6 +6,10 @@
 //! when an assertion fails. Traffic stays inside the namespaces created here.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
+mod common;
+use common::Guard;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
@@ -28,80 +32,6 @@ fn open(dp: &DataPlane, plugs: &[&EniPlug]) {
     let plugs: Vec<EniPlug> = plugs.iter().map(|p| (*p).clone()).collect();
     dp.apply_network(&open_model(Default::default(), &plugs))
         .unwrap();
-}
-
-fn skip_reason() -> Option<String> {
-    if !rustix::process::geteuid().is_root() {
-        return Some("not root".into());
-    }
-    match Command::new("ip").arg("-V").output() {
-        Ok(o) if o.status.success() => None,
-        _ => Some("iproute2 (`ip`) not found".into()),
-    }
-}
-
-macro_rules! require_root {
-    () => {
-        if let Some(why) = skip_reason() {
-            eprintln!("skipping privileged data-plane test: {why}");
-            return;
-        }
-    };
-}
-
-/// Deletes every namespace with the test's prefix, on success and on panic.
-struct Guard {
-    prefix: String,
-}
-
-impl Guard {
-    /// `letter` tells this file's tests apart within one process; the PID
-    /// (mod 4096) tells processes apart when tests run in parallel.
-    fn new(letter: char) -> Self {
-        let prefix = format!("{letter}{:03x}", std::process::id() % 0x1000);
-        let g = Guard { prefix };
-        g.cleanup();
-        g
-    }
-
-    fn ours(&self) -> Vec<String> {
-        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| n.starts_with(&format!("{}-", self.prefix)))
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn host_links(&self) -> Vec<String> {
-        let out = Command::new("ip")
-            .args(["-o", "link", "show"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_string())
-            .filter(|n| n.starts_with(&self.prefix))
-            .collect()
-    }
-
-    fn cleanup(&self) {
-        for ns in self.ours() {
-            let _ = Command::new("ip").args(["netns", "delete", &ns]).status();
-        }
-        // The external bridge (and any uplink end left on it).
-        for link in self.host_links() {
-            let _ = Command::new("ip").args(["link", "delete", &link]).status();
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
 }
 
 fn eni(n: u8, vpc: &str, inst: &str, addr: [u8; 4]) -> EniPlug {
@@ -272,7 +202,7 @@ fn metadata(e: &EniPlug, tokens: HttpTokens) -> InstanceMetadata {
 
 #[test]
 fn vpc_routing_isolation_and_metadata() {
-    require_root!();
+    require_root!("data-plane", &["ip"]);
     let guard = Guard::new('t');
     let cfg = NetConfig {
         prefix: guard.prefix.clone(),
@@ -434,7 +364,7 @@ fn vpc_routing_isolation_and_metadata() {
     assert!(!out.status.success(), "eth0 survived unplug");
     assert_eq!(connect_from(&ns(&b), a.address, 7000), None);
     dp.remove_instance_netns(&a.instance_id).unwrap();
-    assert!(!guard.ours().contains(&ns(&a)));
+    assert!(!guard.netns().contains(&ns(&a)));
 
     // Reconcile to "only b": vpc-02's router, c's and e's namespaces go.
     let report = dp
@@ -445,7 +375,7 @@ fn vpc_routing_isolation_and_metadata() {
         )
         .unwrap();
     assert_eq!(report.removed_routers, vec![dp.router_netns("vpc-02")]);
-    let mut left = guard.ours();
+    let mut left = guard.netns();
     left.sort();
     let mut want = vec![dp.router_netns("vpc-01"), ns(&b)];
     want.sort();
@@ -459,13 +389,13 @@ fn vpc_routing_isolation_and_metadata() {
     drop(imds);
     dp.reconcile(&[], &[], &nubo_net::NetworkModel::empty(Default::default()))
         .unwrap();
-    assert_eq!(guard.ours(), Vec::<String>::new());
+    assert_eq!(guard.netns(), Vec::<String>::new());
     assert_eq!(guard.host_links(), Vec::<String>::new());
 }
 
 #[test]
 fn reconcile_rebuilds_from_nothing_and_repairs() {
-    require_root!();
+    require_root!("data-plane", &["ip"]);
     let guard = Guard::new('u');
     let dp = DataPlane::new(
         NetConfig {
@@ -514,7 +444,7 @@ fn reconcile_rebuilds_from_nothing_and_repairs() {
     assert_eq!((report.plugged, report.in_place), (0, 2));
     dp.reconcile(&[], &[], &nubo_net::NetworkModel::empty(Default::default()))
         .unwrap();
-    assert_eq!(guard.ours(), Vec::<String>::new());
+    assert_eq!(guard.netns(), Vec::<String>::new());
 }
 
 fn sh(args: &[&str]) {
@@ -528,7 +458,7 @@ fn sh(args: &[&str]) {
 
 #[test]
 fn token_response_does_not_survive_one_more_hop() {
-    require_root!();
+    require_root!("data-plane", &["ip"]);
     if Command::new("nft").arg("--version").output().is_err() {
         eprintln!("skipping hop-limit test: nft not found");
         return;
@@ -641,6 +571,6 @@ fn token_response_does_not_survive_one_more_hop() {
     // `<prefix>-i-behind` looks like one of ours, so it goes as an orphan too.
     dp.reconcile(&[], &[], &nubo_net::NetworkModel::empty(Default::default()))
         .unwrap();
-    assert_eq!(guard.ours(), Vec::<String>::new());
+    assert_eq!(guard.netns(), Vec::<String>::new());
     assert_eq!(guard.host_links(), Vec::<String>::new());
 }

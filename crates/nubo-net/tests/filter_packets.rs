@@ -13,6 +13,10 @@
 //! when an assertion fails. Traffic stays inside the namespaces created here.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
+mod common;
+use common::Guard;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
@@ -28,61 +32,6 @@ use nubo_net::model::{
 };
 use nubo_net::netns::run_in_netns;
 use nubo_net::{DataPlane, EniPlug, NetConfig, NetError};
-
-fn skip_reason() -> Option<String> {
-    if !rustix::process::geteuid().is_root() {
-        return Some("not root".into());
-    }
-    for (tool, arg) in [("ip", "-V"), ("nft", "--version"), ("ping", "-V")] {
-        match Command::new(tool).arg(arg).output() {
-            Ok(o) if o.status.success() => {}
-            _ => return Some(format!("`{tool}` not found")),
-        }
-    }
-    None
-}
-
-macro_rules! require_root {
-    () => {
-        if let Some(why) = skip_reason() {
-            eprintln!("skipping privileged filter test: {why}");
-            return;
-        }
-    };
-}
-
-/// Deletes every namespace with the test's prefix, on success and on panic
-/// (the veths, routes and nftables tables go with their namespaces).
-struct Guard {
-    prefix: String,
-}
-
-impl Guard {
-    fn new(letter: char) -> Self {
-        let g = Guard {
-            prefix: format!("{letter}{:03x}", std::process::id() % 0x1000),
-        };
-        g.cleanup();
-        g
-    }
-
-    fn cleanup(&self) {
-        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        for ns in String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| n.starts_with(&format!("{}-", self.prefix)))
-        {
-            let _ = Command::new("ip").args(["netns", "delete", ns]).status();
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
 
 const VPC: &str = "vpc-0f";
 const SUBNET_A: &str = "subnet-0a";
@@ -450,7 +399,7 @@ fn connect(netns: &str, to: Ipv4Addr, port: u16) -> Option<Session> {
 
 #[test]
 fn security_groups_are_stateful_at_both_ends() {
-    require_root!();
+    require_root!("filter", &["ip", "nft", "ping"]);
     let lab = Lab::new('k');
     let (i1, i2, i3) = (0, 1, 2);
     // Before the model's ruleset: the bootstrap table forwards nothing.
@@ -516,7 +465,7 @@ fn security_groups_are_stateful_at_both_ends() {
 
 #[test]
 fn network_acls_are_stateless_and_skip_the_subnet() {
-    require_root!();
+    require_root!("filter", &["ip", "nft", "ping"]);
     let lab = Lab::new('l');
     let (i1, i2, i3) = (0, 1, 2);
     let open = vec![group(
@@ -574,7 +523,7 @@ fn network_acls_are_stateless_and_skip_the_subnet() {
 
 #[test]
 fn spoofed_sources_go_nowhere_and_metadata_is_always_reachable() {
-    require_root!();
+    require_root!("filter", &["ip", "nft", "ping"]);
     let lab = Lab::new('m');
     let (i1, i2, i3) = (0, 1, 2);
     let sgs = vec![group(
@@ -813,7 +762,7 @@ fn rich_model() -> NetworkModel {
 
 #[test]
 fn rendered_scripts_load_and_replace_atomically() {
-    require_root!();
+    require_root!("filter", &["ip", "nft", "ping"]);
     let guard = Guard::new('n');
     let cfg = NetConfig {
         prefix: guard.prefix.clone(),
@@ -965,7 +914,7 @@ fn attach_internet(lab: &Lab, publics: &[&str]) -> String {
 
 #[test]
 fn the_internet_gateway_carries_only_public_addresses() {
-    require_root!();
+    require_root!("filter", &["ip", "nft", "ping"]);
     let lab = Lab::new('o');
     let (i1, i2) = (0, 1);
     let inet = attach_internet(&lab, &["198.51.100.10"]);
@@ -1002,7 +951,7 @@ fn the_internet_gateway_carries_only_public_addresses() {
 
 #[test]
 fn a_nat_gateway_takes_private_subnets_out_and_nothing_in() {
-    require_root!();
+    require_root!("filter", &["ip", "nft", "ping"]);
     let lab = Lab::new('q');
     let i3 = 2;
     // The NAT gateway: its own namespace, its ENI plugged like an
@@ -1117,7 +1066,7 @@ fn a_nat_gateway_takes_private_subnets_out_and_nothing_in() {
 #[test]
 fn a_peering_carries_only_traffic_between_the_two_vpcs() {
     use nubo_net::model::{PeerSide, PeeringNet};
-    require_root!();
+    require_root!("filter", &["ip", "nft", "ping"]);
     let lab = Lab::new('r');
     let (i1, i2) = (0, 1);
     // VPC 1 (the lab) has an internet gateway; i1 has a public address.

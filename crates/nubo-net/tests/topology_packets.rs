@@ -13,6 +13,10 @@
 //! external network is a private 198.18.0.0/15 block, never forwarded.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
+mod common;
+use common::Guard;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -26,80 +30,6 @@ use nubo_net::netns::run_in_netns;
 use nubo_net::ops::NetOps;
 use nubo_net::topology::{self, instance_plugs, open_model};
 use nubo_net::{DataPlane, EniPlug, NetConfig, NetError};
-
-fn skip_reason() -> Option<String> {
-    if !rustix::process::geteuid().is_root() {
-        return Some("not root".into());
-    }
-    for tool in [["ip", "-V"], ["nft", "--version"], ["ping", "-V"]] {
-        if Command::new(tool[0]).arg(tool[1]).output().is_err() {
-            return Some(format!("{} not installed", tool[0]));
-        }
-    }
-    None
-}
-
-macro_rules! require_root {
-    () => {
-        if let Some(why) = skip_reason() {
-            eprintln!("skipping privileged topology test: {why}");
-            return;
-        }
-    };
-}
-
-/// Deletes every namespace and host link with the test's prefix.
-struct Guard {
-    prefix: String,
-}
-
-impl Guard {
-    fn new(letter: char) -> Self {
-        let g = Guard {
-            prefix: format!("{letter}{:03x}", std::process::id() % 0x1000),
-        };
-        g.cleanup();
-        g
-    }
-
-    fn netns(&self) -> Vec<String> {
-        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| n.starts_with(&format!("{}-", self.prefix)))
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn host_links(&self) -> Vec<String> {
-        let out = Command::new("ip")
-            .args(["-o", "link", "show"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_string())
-            .filter(|n| n.starts_with(&self.prefix))
-            .collect()
-    }
-
-    fn cleanup(&self) {
-        for ns in self.netns() {
-            let _ = Command::new("ip").args(["netns", "delete", &ns]).status();
-        }
-        for link in self.host_links() {
-            let _ = Command::new("ip").args(["link", "delete", &link]).status();
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
 
 fn sh(args: &[&str]) {
     let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
@@ -271,7 +201,7 @@ fn plug(eni: &str, vpc: &str, inst: &str, addr: &str, n: u8) -> EniPlug {
 
 #[test]
 fn peering_transit_gateway_internet_and_nat_carry_real_packets() {
-    require_root!();
+    require_root!("topology", &["ip", "nft", "ping"]);
     let guard = Guard::new('g');
     let p = guard.prefix.clone();
     let n = 150 + (std::process::id() % 100) as u8;
@@ -430,7 +360,7 @@ fn peering_transit_gateway_internet_and_nat_carry_real_packets() {
 #[test]
 #[ignore = "a measurement (≈10 s of plugging), not a check"]
 fn full_resync_of_200_enis_and_2000_rules() {
-    require_root!();
+    require_root!("topology", &["ip", "nft", "ping"]);
     let guard = Guard::new('h');
     let cfg = NetConfig {
         prefix: guard.prefix.clone(),
