@@ -433,7 +433,16 @@ impl NetOps for FakeNetOps {
         let ns = state
             .get_mut(netns)
             .ok_or_else(|| pre(format!("no netns {netns}")))?;
-        ns.nft = Some(script.to_string());
+        // A full replace starts with `table`; anything else is an
+        // incremental transaction, carried out on what the table holds.
+        let next = if script.starts_with("table ") {
+            Some(script.to_string())
+        } else {
+            ns.nft
+                .as_deref()
+                .and_then(|old| crate::filter::apply_delta(old, script))
+        };
+        ns.nft = Some(next.ok_or_else(|| pre(format!("nft refused in {netns}:\n{script}")))?);
         Ok(())
     }
 

@@ -817,6 +817,82 @@ fn rendered_scripts_load_and_replace_atomically() {
     nft(&ns, &nubo_net::filter::nat_gateway_ruleset(nat));
 }
 
+/// An incremental transaction leaves in the kernel exactly what replacing
+/// the whole table leaves: a revoked rule, a member gone from a group, an
+/// ENI unplugged (its chains deleted), a group no longer referenced (its set
+/// deleted), and back to the start.
+#[test]
+fn incremental_updates_leave_what_a_whole_replace_leaves() {
+    require_root!("filter", &["ip", "nft"]);
+    let guard = Guard::new('d');
+    let cfg = NetConfig {
+        prefix: guard.prefix.clone(),
+    };
+    let (inc, whole) = (
+        format!("{}-inc", guard.prefix),
+        format!("{}-whole", guard.prefix),
+    );
+    for ns in [&inc, &whole] {
+        assert!(Command::new("ip")
+            .args(["netns", "add", ns])
+            .status()
+            .unwrap()
+            .success());
+    }
+    let list = |ns: &str| {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "nft", "list", "table", "inet", "nubo"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        // Sets and chains in name order (nft lists them in creation order).
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut blocks: Vec<Vec<String>> = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with('\t') && !l.trim().is_empty())
+        {
+            if line.starts_with("\tset ") || line.starts_with("\tchain ") || blocks.is_empty() {
+                blocks.push(Vec::new());
+            }
+            blocks.last_mut().unwrap().push(line.to_string());
+        }
+        blocks.sort();
+        blocks
+    };
+    let start = rich_model();
+    let mut revoked = start.clone();
+    revoked.vpcs[0].security_groups[0].ingress.remove(1);
+    let mut fewer = revoked.clone();
+    fewer.group_members.get_mut("sg-0a").unwrap().remove(0);
+    let mut unplugged = fewer.clone();
+    unplugged.vpcs[0].enis.remove(1);
+    let mut unreferenced = unplugged.clone();
+    unreferenced.vpcs[0].security_groups[0].ingress.remove(0);
+    let steps = [
+        start.clone(),
+        revoked,
+        fewer,
+        unplugged,
+        unreferenced,
+        start,
+    ];
+    let mut last = router_ruleset(&cfg, &steps[0], VPC).unwrap();
+    nft(&inc, &last);
+    for (n, model) in steps.iter().enumerate().skip(1) {
+        let next = router_ruleset(&cfg, model, VPC).unwrap();
+        let delta = nubo_net::filter::delta(&last, &next).unwrap();
+        assert!(
+            !delta.is_empty() && !delta.contains("table inet nubo {"),
+            "step {n}"
+        );
+        nft(&inc, &delta);
+        nft(&whole, &next);
+        assert_eq!(list(&inc), list(&whole), "step {n}, by:\n{delta}");
+        last = next;
+    }
+}
+
 /// A TCP server in `netns` that answers each connection with the caller's
 /// address (what the far end sees as the source).
 fn whoami_server(netns: &str, port: u16) {

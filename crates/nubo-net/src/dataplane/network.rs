@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{DataPlane, NetworkReport};
+use crate::filter;
 use crate::ops::{IpCmd, LinkInfo, NextHop, VethSpec, HOST_NETNS};
 use crate::topology::{self, NsPlan, TopologyPlan};
 use crate::{NetError, NetworkModel};
@@ -149,7 +150,14 @@ impl DataPlane {
                 report.unchanged += 1;
                 continue;
             }
-            let complete = self.converge_netns(ns, &mut links, &mut report)?;
+            // What this process last applied there, when it still holds.
+            let previous = applied
+                .by_netns
+                .get(&ns.netns)
+                .filter(|_| applied.synced)
+                .filter(|_| ns.netns == HOST_NETNS || existing.contains(&ns.netns))
+                .cloned();
+            let complete = self.converge_netns(ns, previous.as_ref(), &mut links, &mut report)?;
             report.changed.push(ns.netns.clone());
             if complete {
                 applied.by_netns.insert(ns.netns.clone(), ns.clone());
@@ -214,16 +222,34 @@ impl DataPlane {
 
     /// One namespace: sysctls, one `ip -batch` (links up, bridge ports,
     /// addresses, the route and rule differences), stale gateway links
-    /// removed, then the whole nftables table replaced atomically. Whatever
+    /// removed, then the nftables table ([`Self::converge_nft`]). Whatever
     /// goes through an ENI link that is not plugged yet (an instance whose
     /// launch is under way) waits for a later pass instead of failing the
-    /// whole namespace: false then.
+    /// whole namespace: false then. When only the firewall differs from
+    /// `previous` (what this process last applied there, complete), the
+    /// links, routes and rules are left alone: a security-group change costs
+    /// one small nft transaction.
     fn converge_netns(
         &self,
         ns: &NsPlan,
+        previous: Option<&NsPlan>,
         links: &mut LinkCache<'_>,
         report: &mut NetworkReport,
     ) -> Result<bool, NetError> {
+        let old_nft = previous.and_then(|p| p.nft.as_deref());
+        let same_but_nft = previous.is_some_and(|p| {
+            NsPlan {
+                nft: None,
+                ..p.clone()
+            } == NsPlan {
+                nft: None,
+                ..ns.clone()
+            }
+        });
+        if same_but_nft {
+            self.converge_nft(&ns.netns, old_nft, ns.nft.as_deref())?;
+            return Ok(true);
+        }
         if !ns.sysctls.is_empty() {
             self.ops.sysctl(&ns.netns, &ns.sysctls)?;
         }
@@ -272,10 +298,34 @@ impl DataPlane {
             &self.ops.table_routes(&ns.netns)?,
         ));
         self.ops.apply(&ns.netns, &cmds)?;
-        if let Some(script) = &ns.nft {
-            self.ops.nft_apply(&ns.netns, script)?;
-        }
+        self.converge_nft(&ns.netns, old_nft, ns.nft.as_deref())?;
         Ok(complete)
+    }
+
+    /// The namespace's table from `old` (what this process applied there
+    /// last, if it knows) to `new`: by [`filter::delta`] when it can, else
+    /// (no `old`, a change the delta cannot make, or a delta the kernel
+    /// refused) by the whole atomic replace.
+    fn converge_nft(
+        &self,
+        netns: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<(), NetError> {
+        let Some(new) = new else {
+            return Ok(());
+        };
+        match old.and_then(|old| filter::delta(old, new)) {
+            Some(delta) if delta.is_empty() => Ok(()),
+            Some(delta) => match self.ops.nft_apply(netns, &delta) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    tracing::warn!(netns, error = %e, "incremental nft update refused; replacing the table");
+                    self.ops.nft_apply(netns, new)
+                }
+            },
+            None => self.ops.nft_apply(netns, new),
+        }
     }
 
     /// Uplink, peering and attachment links (either end), which the model

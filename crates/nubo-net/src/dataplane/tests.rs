@@ -440,6 +440,32 @@ mod network {
     }
 
     #[test]
+    fn a_firewall_change_is_one_small_nft_transaction() {
+        let (fake, dp) = dp();
+        let mut m = model();
+        plug_all(&dp, &m).unwrap();
+        let first = dp.apply_network(&m).unwrap();
+        assert!(first.waiting.is_empty(), "{first:?}");
+        let vpc = m.vpcs.iter_mut().find(|v| v.id == "vpc-0a").unwrap();
+        vpc.security_groups[0].ingress.pop();
+        fake.clear_calls();
+        let report = dp.apply_network(&m).unwrap();
+        assert_eq!(report.changed, vec!["tq-vpc-0a".to_string()]);
+        // No link, route or rule work (the router's sysctls are re-asserted,
+        // a few writes); the table is not replaced whole but changed in
+        // place, to what a whole replace would hold.
+        let calls = fake.calls();
+        let work: Vec<String> = mutating(&calls)
+            .into_iter()
+            .filter(|c| !c.starts_with("sysctl"))
+            .collect();
+        assert_eq!(work, ["nft_apply tq-vpc-0a"], "{calls:?}");
+        let held = fake.netns("tq-vpc-0a").unwrap().nft.unwrap();
+        let whole = crate::filter::router_ruleset(dp.config(), &m, "vpc-0a").unwrap();
+        assert_eq!(held, whole);
+    }
+
+    #[test]
     fn what_leaves_the_model_leaves_the_kernel() {
         let (fake, dp) = dp();
         let mut m = model();

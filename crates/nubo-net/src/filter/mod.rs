@@ -44,6 +44,7 @@
 //! ACL change cuts established connections immediately, as on AWS.
 
 mod acl;
+mod delta;
 mod guard;
 mod nat_gateway;
 mod sg;
@@ -55,6 +56,7 @@ use std::net::Ipv4Addr;
 use crate::model::{EniNet, Ipv4Cidr, Match, NetworkModel, PeerSide, VpcNet, L4};
 use crate::{NetConfig, NetError};
 
+pub use delta::{apply as apply_delta, delta};
 pub use nat_gateway::nat_gateway_ruleset;
 
 /// The nftables table every Nubo namespace carries.
