@@ -728,6 +728,19 @@ def sweep_kernel_objects(prefix: str, data_dir: Path) -> dict[str, set[str]]:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries the server's latest warnings: CI keeps no data dir."""
+    outcome = yield
+    report = outcome.get_result()
+    server = item.funcargs.get("nubo") if hasattr(item, "funcargs") else None
+    if report.failed and call.when == "call" and server is not None and not server.external:
+        warnings = [line for line in _tail(server.log_path, 4_000_000).splitlines()
+                    if " WARN " in line or " ERROR " in line]
+        report.sections.append(("nubo server: the last 30 warnings",
+                                "\n".join(warnings[-30:]) or "(none)"))
+
+
 @pytest.fixture(scope="session")
 def nubo() -> Iterable[Nubo]:
     external = os.environ.get("NUBO_E2E_ENDPOINT")

@@ -266,9 +266,11 @@ impl Agent {
 
     /// One convergence pass over every instance of this host.
     pub async fn pass(self: &Arc<Self>) -> Result<(), Error> {
+        let began = Instant::now();
         if let Err(e) = self.converge_network(None).await {
             tracing::warn!(error = %detail(&e), "network pass failed");
         }
+        let network = began.elapsed();
         let read_at = Instant::now();
         let instances = self.ec2.host_instances(&self.cfg.host_id).await?;
         self.table.refresh(&instances);
@@ -303,10 +305,22 @@ impl Agent {
             }
             self.spawn_converge(hi, traces.contains(&id));
         }
+        let instances = began.elapsed();
         for job in self.ec2.image_jobs(&self.cfg.host_id).await? {
             self.spawn_image_job(job);
         }
+        let images = began.elapsed();
         self.maybe_sweep().await;
+        if began.elapsed() > SLOW_STEP {
+            // Everything a pass starts waits for it: say where it went.
+            tracing::warn!(
+                network_s = network.as_secs_f64(),
+                instances_s = (instances - network).as_secs_f64(),
+                images_s = (images - instances).as_secs_f64(),
+                sweep_s = (began.elapsed() - images).as_secs_f64(),
+                "slow agent pass"
+            );
+        }
         Ok(())
     }
 
