@@ -88,9 +88,10 @@ def test_private_images_are_private_until_shared(nubo, tenants, make_network, la
     image_id = ea.create_image(InstanceId=inst["InstanceId"], Name=unique("img"),
                                NoReboot=True)["ImageId"]
     cleanup(lambda: ea.deregister_image(ImageId=image_id))
-    wait_until("the image to be available", lambda: ea.describe_images(ImageIds=[image_id])[
-        "Images"][0]["State"] == "available", timeout=120)
+    wait_until("the image to leave pending", lambda: ea.describe_images(ImageIds=[image_id])[
+        "Images"][0]["State"] != "pending", timeout=120)
     [img] = ea.describe_images(ImageIds=[image_id])["Images"]
+    assert img["State"] == "available", img.get("StateReason")
     assert img["OwnerId"] == a.account_id and img["Public"] is False
 
     expect_error("InvalidAMIID.NotFound", eb.describe_images, ImageIds=[image_id])
