@@ -57,7 +57,16 @@ for p in probes:
                       socket.SOCK_STREAM if p["kind"] == "tcp" else socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if p.get("src") or p.get("sport"):
-        s.bind((p.get("src") or "0.0.0.0", p.get("sport") or 0))
+        # A chosen source port may be held for a moment by a socket of the
+        # instance itself (its kernel picked the same ephemeral port): wait.
+        for attempt in range(50):
+            try:
+                s.bind((p.get("src") or "0.0.0.0", p.get("sport") or 0))
+                break
+            except OSError as exc:
+                if exc.errno != 98 or attempt == 49:
+                    raise
+                time.sleep(0.1)
     if p["kind"] == "udp":
         s.sendto(p.get("payload", "x").encode(), (p["dst"], p["port"]))
         s.close()

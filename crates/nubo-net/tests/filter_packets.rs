@@ -474,12 +474,16 @@ fn network_acls_are_stateless_and_skip_the_subnet() {
         vec![allow("0.0.0.0/0", all())],
     )];
     let groups: [&[&str]; 3] = [&["sg-0open"]; 3];
-    // Subnet A denies inbound SSH, then allows everything.
+    // Subnet A denies inbound SSH, then allows everything. (Entries 90-110
+    // and B's 100-103 are runs the renderer compiles into set lookups.)
     let acl_a = acl(
         "acl-0a",
         vec![
             entry(200, true, "0.0.0.0/0", all()),
             entry(100, false, "0.0.0.0/0", tcp(22, 22)),
+            entry(90, false, "10.0.7.0/24", tcp(7000, 7001)),
+            entry(110, false, "10.0.8.0/24", all()),
+            entry(111, false, "10.0.9.0/24", all()),
         ],
         vec![entry(100, true, "0.0.0.0/0", all())],
     );
@@ -492,7 +496,13 @@ fn network_acls_are_stateless_and_skip_the_subnet() {
         }
         acl(
             "acl-0b",
-            vec![entry(100, true, "10.0.1.0/24", tcp(8080, 8080))],
+            vec![
+                entry(100, true, "10.0.1.0/24", tcp(8080, 8080)),
+                entry(101, true, "10.0.9.0/24", tcp(8080, 8090)),
+                entry(102, true, "10.0.1.0/24", tcp(23, 23)),
+                // Overlaps 100 and 101: a lookup of its own.
+                entry(103, true, "10.0.0.0/8", tcp(8085, 8086)),
+            ],
             egress,
         )
     };
@@ -511,6 +521,8 @@ fn network_acls_are_stateless_and_skip_the_subnet() {
     assert!(lab.tcp(i1, i3, 8080));
     // Not 7000: B's ingress has no entry for it (final deny).
     assert!(!lab.tcp(i1, i3, 7000));
+    // 23 from A: the second element of B's compiled lookup.
+    assert!(lab.tcp(i1, i3, 23));
     // Pings across: B denies ICMP both ways; within A they pass.
     assert!(!lab.ping(i1, i3));
     assert!(lab.ping(i1, i2));
