@@ -41,6 +41,10 @@ pub fn host_plan(cfg: &NetConfig, model: &NetworkModel) -> NsPlan {
         ns.sysctls
             .push(crate::ops::Sysctl::new("net/ipv4/ip_forward", "1"));
         ns.nft = Some(host_forward_ruleset(cfg, &ext.public_pools));
+    } else {
+        // Forwarding turned off since a run that had it on: its table goes
+        // (created empty first so the delete always has something to delete).
+        ns.nft = Some(host_forward_removal(cfg));
     }
     for vpc in model.vpcs.iter().filter(|v| super::router::wants_uplink(v)) {
         let end = cfg.uplink_host(&vpc.id);
@@ -73,6 +77,13 @@ pub fn host_forward_ruleset(cfg: &NetConfig, pools: &[crate::model::Ipv4Cidr]) -
     }
     s.push_str("\t}\n}\n");
     s
+}
+
+/// The script removing [`host_forward_ruleset`]'s table, whether it exists
+/// or not.
+pub fn host_forward_removal(cfg: &NetConfig) -> String {
+    let table = format!("ip {}_ext", cfg.prefix);
+    format!("table {table} {{}}\ndelete table {table}\n")
 }
 
 /// A NAT gateway: its ENI as a plug into its own namespace, forwarding on,

@@ -218,7 +218,12 @@ fn uplink_peering_and_bridge() {
             NextHop::Dev("tq-ext".into())
         )]
     );
-    assert!(host.rules.is_empty() && host.nft.is_none() && host.sysctls.is_empty());
+    assert!(host.rules.is_empty() && host.sysctls.is_empty());
+    assert_eq!(
+        host.nft.as_deref(),
+        Some("table ip tq_ext {}\ndelete table ip tq_ext\n"),
+        "forwarding off: only the removal of its table"
+    );
     // No VPC here: no bridge.
     assert!(plan(&cfg(), &crate::NetworkModel::empty(model().external))
         .unwrap()
@@ -439,8 +444,11 @@ fn forwarding_to_the_uplink_is_an_operator_opt_in() {
     let m = model();
     let host = plan(&cfg(), &m).unwrap().host.unwrap();
     assert!(
-        host.nft.is_none() && host.sysctls.is_empty(),
-        "off by default"
+        host.nft
+            .as_deref()
+            .is_some_and(|s| s.ends_with("delete table ip tq_ext\n"))
+            && host.sysctls.is_empty(),
+        "off by default (its table removed)"
     );
     let mut m = model();
     m.external.forward_to_uplink = true;
