@@ -428,7 +428,12 @@ impl NetOps for FakeNetOps {
     }
 
     fn nft_apply(&self, netns: &str, script: &str) -> Result<(), NetError> {
-        self.record(format!("nft_apply {netns}"));
+        let how = if script.starts_with("table ") {
+            "whole"
+        } else {
+            "delta"
+        };
+        self.record(format!("nft_apply {netns} ({how})"));
         let mut state = self.state();
         let ns = state
             .get_mut(netns)

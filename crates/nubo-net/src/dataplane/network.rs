@@ -23,6 +23,12 @@ pub(super) struct Applied {
     /// A pass completed since the process started (or since the last
     /// reconcile): until then nothing is assumed about the kernel.
     pub(super) synced: bool,
+    /// The nftables script last applied per namespace, the base of the next
+    /// incremental update. Unlike `by_netns` it survives a reconcile (only
+    /// Nubo writes its tables, so a sweep has nothing to re-observe there,
+    /// and a change right after a sweep stays a small delta); a namespace
+    /// created anew, a failed nft apply or a failed pass forgets it.
+    pub(super) nft: BTreeMap<String, String>,
 }
 
 /// Links observed per namespace during one pass (observed once, dropped when
@@ -71,6 +77,7 @@ impl DataPlane {
             .drain(..)
         {
             applied.by_netns.remove(&ns);
+            applied.nft.remove(&ns);
         }
         let result = self.apply_plan(&plan, &mut applied);
         if let Ok(report) = &result {
@@ -82,6 +89,7 @@ impl DataPlane {
             // Half-applied: observe everything again next time.
             applied.synced = false;
             applied.by_netns.clear();
+            applied.nft.clear();
         }
         result
     }
@@ -151,13 +159,23 @@ impl DataPlane {
                 continue;
             }
             // What this process last applied there, when it still holds.
+            let there = ns.netns == HOST_NETNS || existing.contains(&ns.netns);
             let previous = applied
                 .by_netns
                 .get(&ns.netns)
-                .filter(|_| applied.synced)
-                .filter(|_| ns.netns == HOST_NETNS || existing.contains(&ns.netns))
+                .filter(|_| applied.synced && there)
                 .cloned();
-            let complete = self.converge_netns(ns, previous.as_ref(), &mut links, &mut report)?;
+            let old_nft = applied.nft.remove(&ns.netns).filter(|_| there);
+            let complete = self.converge_netns(
+                ns,
+                previous.as_ref(),
+                old_nft.as_deref(),
+                &mut links,
+                &mut report,
+            )?;
+            if let Some(script) = &ns.nft {
+                applied.nft.insert(ns.netns.clone(), script.clone());
+            }
             report.changed.push(ns.netns.clone());
             if complete {
                 applied.by_netns.insert(ns.netns.clone(), ns.clone());
@@ -177,6 +195,7 @@ impl DataPlane {
         {
             self.ops.netns_del(ns)?;
             applied.by_netns.remove(ns);
+            applied.nft.remove(ns);
             report.removed.push(ns.clone());
         }
         let had_host = applied.by_netns.contains_key(HOST_NETNS) || !applied.synced;
@@ -233,10 +252,10 @@ impl DataPlane {
         &self,
         ns: &NsPlan,
         previous: Option<&NsPlan>,
+        old_nft: Option<&str>,
         links: &mut LinkCache<'_>,
         report: &mut NetworkReport,
     ) -> Result<bool, NetError> {
-        let old_nft = previous.and_then(|p| p.nft.as_deref());
         let same_but_nft = previous.is_some_and(|p| {
             NsPlan {
                 nft: None,

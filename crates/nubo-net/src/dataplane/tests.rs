@@ -459,10 +459,25 @@ mod network {
             .into_iter()
             .filter(|c| !c.starts_with("sysctl"))
             .collect();
-        assert_eq!(work, ["nft_apply tq-vpc-0a"], "{calls:?}");
+        assert_eq!(work, ["nft_apply tq-vpc-0a (delta)"], "{calls:?}");
         let held = fake.netns("tq-vpc-0a").unwrap().nft.unwrap();
         let whole = crate::filter::router_ruleset(dp.config(), &m, "vpc-0a").unwrap();
         assert_eq!(held, whole);
+
+        // A sweep (reconcile) re-observes links, routes and rules, but the
+        // firewall it knows: the next change is still a delta.
+        dp.reconcile(&instance_plugs(&m), &[], &m).unwrap();
+        dp.apply_network(&m).unwrap();
+        let vpc = m.vpcs.iter_mut().find(|v| v.id == "vpc-0a").unwrap();
+        vpc.security_groups[1].ingress.pop();
+        fake.clear_calls();
+        dp.apply_network(&m).unwrap();
+        assert!(
+            fake.calls()
+                .contains(&"nft_apply tq-vpc-0a (delta)".to_string()),
+            "{:?}",
+            fake.calls()
+        );
     }
 
     #[test]
